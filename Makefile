@@ -1,0 +1,42 @@
+# Developer and CI entry points. Everything a fresh machine needs is set up here;
+# without DATABASE_URL, cmd/devdb starts a private PostgreSQL for the command.
+#
+#   make run    storefront on :8080 (ADDR=... to change) with a persistent dev database
+#   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
+#   make bench  benchmarks against a throwaway database
+#   make db     psql on the persistent dev database (needs psql)
+#   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
+#
+# Plain `make` only prints this list (the default goal is help), so that it
+# starts nothing by surprise.
+
+# The persistent dev cluster: one per user and checkout, outside the checkout so
+# that the postgres user can reach it when we run as root.
+DATA_DIR ?= /var/tmp/twpay-dev-$(shell id -u)-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d ' ' -f 1)
+
+DEVDB = go run ./cmd/devdb
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint bench db
+
+help:
+	@sed -n '/^#   make/s/^# *//p' $(firstword $(MAKEFILE_LIST))
+
+run:
+	$(DEVDB) -data $(DATA_DIR) -- go run ./cmd/storefront serve
+
+test: lint
+	$(DEVDB) -- go test -count=1 -p 2 -timeout 10m ./...
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
+	go vet ./...
+
+bench:
+	$(DEVDB) -- go test -run '^$$' -bench . -benchmem ./...
+
+db:
+	$(DEVDB) -data $(DATA_DIR) -- sh -c 'exec psql "$$DATABASE_URL"'
+
+# htmx is vendored from npm's htmx.org, pinned; `make htmx HTMX_VERSION=2.0.x` re-vendors it.
+include Makefile.htmx

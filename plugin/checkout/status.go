@@ -1,0 +1,42 @@
+package checkout
+
+// Status is an order's (or attempt's) place in its life. Words for it live
+// in locales/ (message IDs "status.<value>"), never here.
+type Status string
+
+const (
+	Pending         Status = "pending"
+	AwaitingPayment Status = "awaiting_payment" // ATM/CVS codes issued
+	Paid            Status = "paid"
+	Failed          Status = "failed"
+	Expired         Status = "expired"
+	Refunded        Status = "refunded"
+)
+
+// Statuses lists every status, in life order.
+var Statuses = []Status{Pending, AwaitingPayment, Paid, Failed, Expired, Refunded}
+
+// next says which order transitions are allowed. Paid never goes back to
+// pending or failed; a verified payment on a failed or expired order still
+// lands (money moved, so it must not be lost); failed/expired go back to
+// pending only when the shopper starts a new attempt.
+var next = map[Status][]Status{
+	Pending:         {AwaitingPayment, Paid, Failed, Expired},
+	AwaitingPayment: {Paid, Failed, Expired},
+	Failed:          {Pending, Paid},
+	Expired:         {Pending, Paid},
+	Paid:            {Refunded},
+}
+
+// CanMove reports whether an order may move from s to to.
+func (s Status) CanMove(to Status) bool {
+	for _, t := range next[s] {
+		if t == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Final reports whether no callback can change the order any more.
+func (s Status) Final() bool { return s == Paid || s == Refunded }

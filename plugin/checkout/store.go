@@ -1,0 +1,277 @@
+package checkout
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+)
+
+// Errors a caller turns into a 4xx. Anything else is our own failure (5xx).
+var (
+	ErrUnknownPlan      = errors.New("checkout: unknown or inactive plan")
+	ErrAmountMismatch   = errors.New("checkout: amount differs from the order")
+	ErrUnknownTrade     = errors.New("checkout: unknown merchant trade number")
+	ErrMerchantMismatch = errors.New("checkout: merchant differs from the order's")
+	ErrOrderNotFound    = errors.New("checkout: order not found")
+	ErrNotRetryable     = errors.New("checkout: order cannot start a new payment")
+)
+
+// Store is the checkout's access to PostgreSQL.
+type Store struct {
+	db  *bun.DB
+	now func() time.Time
+}
+
+// NewStore returns a Store on db.
+func NewStore(db *bun.DB) *Store { return &Store{db: db, now: time.Now} }
+
+// DB exposes the handle for wiring (health checks, migrations).
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Catalog lists the active services with their active plans, in display order.
+func (s *Store) Catalog(ctx context.Context) ([]*Service, error) {
+	var out []*Service
+	err := s.db.NewSelect().Model(&out).
+		Relation("Plans", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("active").Order("price ASC", "id ASC")
+		}).
+		Where("active").Order("position ASC", "id ASC").Scan(ctx)
+	return out, err
+}
+
+// Plan returns an active plan with its service.
+func (s *Store) Plan(ctx context.Context, id int64) (*Plan, error) {
+	p := new(Plan)
+	err := s.db.NewSelect().Model(p).Relation("Service").
+		Where("plan.id = ?", id).Where("plan.active").Where("service.active").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnknownPlan
+	}
+	return p, err
+}
+
+// AttemptSpec says how to pay: which gateway, method and merchant, and how
+// that gateway numbers its trades.
+type AttemptSpec struct {
+	Gateway    string
+	Method     string
+	MerchantID string
+	TradeNo    func() string // a fresh merchant trade number in the gateway's format
+}
+
+// PlaceOrder creates a pending order for planID and its first attempt, in
+// one transaction. claimedAmount is what the shopper's form said the price
+// was: a mismatch means a stale page or tampering, and nothing is created.
+func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lang string, spec AttemptSpec) (*Order, *Attempt, error) {
+	plan, err := s.Plan(ctx, planID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if claimedAmount != plan.Price {
+		return nil, nil, ErrAmountMismatch
+	}
+	var order *Order
+	var attempt *Attempt
+	err = s.retryOnCollision(ctx, func(tx bun.Tx) error {
+		order = &Order{
+			OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: plan.ID,
+			Amount: plan.Price, Currency: "TWD", Gateway: spec.Gateway, Method: spec.Method,
+			Status: Pending, Lang: lang,
+		}
+		if _, err := tx.NewInsert().Model(order).Returning("*").Exec(ctx); err != nil {
+			return err
+		}
+		attempt, err = s.insertAttempt(ctx, tx, order, 1, spec)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	order.Plan = plan
+	return order, attempt, nil
+}
+
+// NewAttempt starts another payment try for a failed or expired order (or a
+// pending one whose shopper never finished): a new merchant trade number,
+// the order back to pending, the order number unchanged.
+func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec) (*Order, *Attempt, error) {
+	var order *Order
+	var attempt *Attempt
+	err := s.retryOnCollision(ctx, func(tx bun.Tx) error {
+		order = new(Order)
+		err := tx.NewSelect().Model(order).Where("order_no = ?", orderNo).For("UPDATE").Scan(ctx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrOrderNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if order.Status != Pending && order.Status != Failed && order.Status != Expired {
+			return ErrNotRetryable
+		}
+		var seq int
+		if err := tx.NewSelect().Model((*Attempt)(nil)).ColumnExpr("coalesce(max(seq), 0)").
+			Where("order_id = ?", order.ID).Scan(ctx, &seq); err != nil {
+			return err
+		}
+		attempt, err = s.insertAttempt(ctx, tx, order, seq+1, spec)
+		if err != nil {
+			return err
+		}
+		if order.Status != Pending {
+			if err := s.move(ctx, tx, order, Pending, nil); err != nil {
+				return err
+			}
+		}
+		order.Gateway, order.Method = spec.Gateway, spec.Method
+		_, err = tx.NewUpdate().Model(order).Column("gateway", "method").WherePK().Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return order, attempt, nil
+}
+
+func (s *Store) insertAttempt(ctx context.Context, tx bun.Tx, order *Order, seq int, spec AttemptSpec) (*Attempt, error) {
+	a := &Attempt{
+		OrderID: order.ID, Seq: seq, Gateway: spec.Gateway, Method: spec.Method,
+		MerchantID: spec.MerchantID, MerchantTradeNo: spec.TradeNo(), Amount: order.Amount,
+		Status: Pending, Info: map[string]any{},
+	}
+	if _, err := tx.NewInsert().Model(a).Returning("*").Exec(ctx); err != nil {
+		return nil, err
+	}
+	order.CurrentAttemptID = &a.ID
+	_, err := tx.NewUpdate().Model(order).Column("current_attempt_id").Set("updated_at = now()").WherePK().Exec(ctx)
+	return a, err
+}
+
+// SetPayURL remembers where the shopper pays this attempt (a hosted card
+// page), so a retry link can send them back.
+func (s *Store) SetPayURL(ctx context.Context, attemptID int64, url string, info map[string]any) error {
+	q := s.db.NewUpdate().Model((*Attempt)(nil)).Set("pay_url = ?", url).Set("updated_at = now()").Where("id = ?", attemptID)
+	if info != nil {
+		q = q.Set("info = info || ?::jsonb", info)
+	}
+	_, err := q.Exec(ctx)
+	return err
+}
+
+// Order loads an order by number with its plan, service and attempts.
+func (s *Store) Order(ctx context.Context, orderNo string) (*Order, error) {
+	o := new(Order)
+	err := s.db.NewSelect().Model(o).
+		Relation("Plan").Relation("Plan.Service").
+		Relation("Attempts", func(q *bun.SelectQuery) *bun.SelectQuery { return q.Order("seq ASC") }).
+		Where("order_no = ?", orderNo).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrOrderNotFound
+	}
+	return o, err
+}
+
+// OrderForShopper loads an order only when token is its access token, so
+// order numbers cannot be enumerated.
+func (s *Store) OrderForShopper(ctx context.Context, orderNo, token string) (*Order, error) {
+	o, err := s.Order(ctx, orderNo)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(o.AccessToken), []byte(token)) != 1 {
+		return nil, ErrOrderNotFound
+	}
+	return o, nil
+}
+
+// OrderByTrade finds the order that one of its attempts' trade numbers belongs to.
+func (s *Store) OrderByTrade(ctx context.Context, gateway, merchantTradeNo string) (*Order, error) {
+	var orderNo string
+	err := s.db.NewSelect().Model((*Order)(nil)).Column("order_no").
+		Join("JOIN payment_attempts AS a ON a.order_id = order.id").
+		Where("a.gateway = ? AND a.merchant_trade_no = ?", gateway, merchantTradeNo).Scan(ctx, &orderNo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnknownTrade
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, orderNo)
+}
+
+// Orders loads several orders by number, newest first (a shopper's "my orders").
+func (s *Store) Orders(ctx context.Context, orderNos []string) ([]*Order, error) {
+	var out []*Order
+	if len(orderNos) == 0 {
+		return out, nil
+	}
+	err := s.db.NewSelect().Model(&out).Relation("Plan").Relation("Plan.Service").
+		Where("order_no IN (?)", bun.In(orderNos)).Order("created_at DESC").Scan(ctx)
+	return out, err
+}
+
+// retryOnCollision runs fn in a transaction, again (up to 5 times) when a
+// random number collided with a unique index.
+func (s *Store) retryOnCollision(ctx context.Context, fn func(tx bun.Tx) error) error {
+	var err error
+	for i := 0; i < 5; i++ {
+		err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+		if !isUniqueViolation(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("checkout: could not draw a unique number: %w", err)
+}
+
+func isUniqueViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505"
+}
+
+// Taiwan has no daylight saving time, so a fixed zone is exact.
+var taipei = time.FixedZone("Asia/Taipei", 8*60*60)
+
+// Order numbers avoid look-alike characters (0/O, 1/I) because shoppers
+// read them out over the phone.
+const orderAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+func (s *Store) newOrderNo() string {
+	return "TW" + s.now().In(taipei).Format("060102") + randomFrom(orderAlphabet, 6)
+}
+
+// NewTradeNo returns prefix + Taiwan time yyMMddHHmmss + random characters
+// up to n characters in all: letters and digits only, as ECPay requires.
+func NewTradeNo(prefix string, n int) string {
+	s := prefix + time.Now().In(taipei).Format("060102150405")
+	if len(s) >= n {
+		return s[:n]
+	}
+	return s + randomFrom(orderAlphabet, n-len(s))
+}
+
+func randomFrom(alphabet string, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

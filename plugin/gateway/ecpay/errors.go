@@ -1,0 +1,14 @@
+package ecpay
+
+import "errors"
+
+// Sentinel errors, so callers can tell a forged callback from a malformed one.
+var (
+	ErrMalformed       = errors.New("ecpay: malformed form body")
+	ErrDuplicateField  = errors.New("ecpay: field sent more than once")
+	ErrMissingField    = errors.New("ecpay: required field missing")
+	ErrMissingMAC      = errors.New("ecpay: CheckMacValue missing")
+	ErrBadMAC          = errors.New("ecpay: CheckMacValue does not match")
+	ErrUnknownMerchant = errors.New("ecpay: unknown MerchantID")
+	ErrBadAmount       = errors.New("ecpay: amount is not a positive integer")
+)
