@@ -10,6 +10,20 @@ import (
 // ("zh-TW", "en"). Handlers pick the shopper's language.
 type LocalText map[string]string
 
+// In picks the text in lang, falling back to zh-TW, then to any language.
+func (t LocalText) In(lang string) string {
+	if s := t[lang]; s != "" {
+		return s
+	}
+	if s := t["zh-TW"]; s != "" {
+		return s
+	}
+	for _, s := range t {
+		return s
+	}
+	return ""
+}
+
 // Service is a catalog entry with its plans.
 type Service struct {
 	bun.BaseModel `bun:"table:services"`

@@ -1,0 +1,55 @@
+// Package callback serves the gateways' server-to-server notifications.
+// These routes carry no session, no CSRF check and no redirect: each body
+// is verified by its gateway's signature (or query-back), recorded raw and
+// applied at most once. The acknowledgement is written only after the
+// transaction commits; a failure on our side answers 5xx without it, so
+// the gateway retries and nothing is lost.
+package callback
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twpay/twpay/plugin/gateway/ecpay"
+	"github.com/twpay/twpay/plugin/pay"
+)
+
+// maxBody bounds what we read from a gateway.
+const maxBody = 64 << 10
+
+// Handler serves the callback routes.
+type Handler struct {
+	ECPay *pay.ECPay
+	Log   *slog.Logger
+}
+
+// Register mounts the server callbacks on r (the plugin's callback prefix).
+func (h *Handler) Register(r gin.IRouter) {
+	r.POST("/ecpay/notify", h.ecpayNotify)
+}
+
+// ecpayNotify is ECPay's ReturnURL. ECPay needs the exact body "1|OK".
+func (h *Handler) ecpayNotify(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		h.Log.Warn("ecpay notify unreadable", "err", err)
+		c.String(http.StatusBadRequest, "unreadable body")
+		return
+	}
+	out, err := h.ECPay.Callback(c, ecpay.Notify, body, c.ClientIP())
+	switch {
+	case errors.Is(err, pay.ErrRejected):
+		h.Log.Warn("ecpay notify rejected", "reason", err)
+		c.String(http.StatusBadRequest, "rejected: "+err.Error())
+	case err != nil:
+		h.Log.Error("ecpay notify not stored; ECPay will retry", "err", err)
+		c.String(http.StatusServiceUnavailable, "temporarily unavailable")
+	default:
+		h.Log.Info("ecpay notify", "verdict", out.Verdict, "order", orderNo(out.Order))
+		c.String(http.StatusOK, ecpay.Ack)
+	}
+}

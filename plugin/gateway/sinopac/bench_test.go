@@ -1,0 +1,33 @@
+package sinopac
+
+import "testing"
+
+// BenchmarkSeal: encode, sign and encrypt a typical ATM OrderCreate (V1).
+func BenchmarkSeal(b *testing.B) {
+	v := vectorByID(b, "V1")
+	req := OrderCreateRequest{
+		ShopNo: "BA0026_001", OrderNo: "A201804270001", Amount: 500, CurrencyID: "TWD", PayType: PayTypeATM,
+		ATMParam: ATMParam{ExpireDate: "20180502"}, PrdtName: "虛擬帳號訂單",
+		ReturnURL:  "http://10.11.22.113:8803/QPay.ApiClient/Store/Return",
+		BackendURL: "http://10.11.22.113:8803/QPay.ApiClient/AutoPush/PushSuccess",
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		env, err := Seal(v1HashID, req.ShopNo, ServiceOrderCreate, v.Nonce, req)
+		if err != nil || env.Message != v.ExpectedMessage {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen: decrypt, verify and decode a typical OrderCreate response (V1R).
+func BenchmarkOpen(b *testing.B) {
+	env := vectorByID(b, "V1R").envelope()
+	b.ReportAllocs()
+	for b.Loop() {
+		var resp OrderCreateResponse
+		if err := openInto(v1HashID, env, &resp); err != nil || resp.AmountRaw != 50000 {
+			b.Fatal(err)
+		}
+	}
+}

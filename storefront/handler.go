@@ -1,0 +1,121 @@
+// Package storefront is the shopper's side: catalog, plan and payment-method
+// selection, the hand-off to the gateway, the result panel, "my orders" and
+// retries. Handlers answer an htmx fragment or the whole page from the same
+// template, and turn checkout statuses and gateway codes into message IDs.
+package storefront
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/web"
+)
+
+// Config is what the handlers need; plugin.New fills it.
+type Config struct {
+	Store      *checkout.Store
+	Methods    pay.Methods
+	ECPay      *pay.ECPay
+	Bundle     *i18n.Bundle
+	Render     *web.Renderer
+	Log        *slog.Logger
+	ShopPath   string // where RegisterShop is mounted, e.g. "/shop"
+	StaticPath string // where static files are served, e.g. "/shop/static"
+}
+
+// Handler serves the shopper's pages.
+type Handler struct{ Config }
+
+// New returns the storefront handlers.
+func New(cfg Config) *Handler { return &Handler{cfg} }
+
+// RegisterShop mounts the shopper pages. r must carry the session
+// middleware; unsafe methods are CSRF-checked.
+func (h *Handler) RegisterShop(r gin.IRouter) {
+	r.Use(web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "error.csrf") }))
+	r.GET("", h.catalog)
+	r.GET("/", h.catalog)
+	r.GET("/services/:slug", h.selectPlan)
+	r.POST("/checkout", h.checkout)
+	r.GET("/orders", h.myOrders)
+	r.GET("/orders/:no", h.order)
+	r.GET("/orders/:no/retry", h.retryForm)
+	r.POST("/orders/:no/retry", h.retry)
+}
+
+// RegisterReturns mounts the browser-facing gateway returns. They arrive
+// as cross-site POSTs, so they carry no session and no CSRF token: the
+// gateway's signature is what authenticates them.
+func (h *Handler) RegisterReturns(r gin.IRouter) {
+	r.POST("/ecpay/result", h.ecpayResult)
+}
+
+// page is what every template gets.
+type page struct {
+	L         *web.Localizer
+	CSRF      string
+	Shop      string
+	Static    string
+	Languages any
+	Data      any
+}
+
+func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
+	p := page{
+		L:    web.NewLocalizer(h.Bundle, web.Lang(c, langFallback)),
+		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, Data: data,
+	}
+	if _, ok := c.Get(sessions.DefaultKey); ok {
+		p.CSRF = web.CSRFToken(c)
+	}
+	return p
+}
+
+// fail renders a localized error (fragment for htmx, page otherwise).
+func (h *Handler) fail(c *gin.Context, status int, messageID string) {
+	h.Render.Render(c, status, "error", h.page(c, "", messageID))
+}
+
+// The session remembers the shopper's orders for "my orders" (newest
+// first, at most 20), as one string so the cookie store needs no gob types.
+const ordersKey = "orders"
+const maxRemembered = 20
+
+func rememberedOrders(c *gin.Context) []string {
+	if _, ok := c.Get(sessions.DefaultKey); !ok {
+		return nil
+	}
+	s, _ := sessions.Default(c).Get(ordersKey).(string)
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func remember(c *gin.Context, orderNo string) {
+	list := []string{orderNo}
+	for _, no := range rememberedOrders(c) {
+		if no != orderNo && len(list) < maxRemembered {
+			list = append(list, no)
+		}
+	}
+	s := sessions.Default(c)
+	s.Set(ordersKey, strings.Join(list, ","))
+	_ = s.Save()
+}
+
+func owns(c *gin.Context, orderNo string) bool {
+	for _, no := range rememberedOrders(c) {
+		if no == orderNo {
+			return true
+		}
+	}
+	return false
+}

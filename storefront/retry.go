@@ -1,0 +1,66 @@
+package storefront
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twpay/twpay/plugin/checkout"
+)
+
+type retryView struct {
+	Order   *checkout.Order
+	Methods []string
+	Current string
+	PostURL string
+}
+
+func retryable(o *checkout.Order) bool {
+	return o.Status == checkout.Failed || o.Status == checkout.Expired
+}
+
+func (h *Handler) retryForm(c *gin.Context) {
+	o, ok := h.loadOrder(c)
+	if !ok {
+		return
+	}
+	if !retryable(o) {
+		h.fail(c, http.StatusConflict, "error.not_retryable")
+		return
+	}
+	v := retryView{Order: o, PostURL: h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken}
+	for _, m := range h.Methods.For(o.Amount) {
+		v.Methods = append(v.Methods, m.ID())
+		if m.Gateway() == o.Gateway {
+			v.Current = m.ID()
+		}
+	}
+	h.Render.Render(c, http.StatusOK, "retry", h.page(c, o.Lang, v))
+}
+
+// retry starts a new attempt (new merchant trade number, same order number)
+// and hands the shopper to the gateway again.
+func (h *Handler) retry(c *gin.Context) {
+	o, ok := h.loadOrder(c)
+	if !ok {
+		return
+	}
+	m, ok := h.Methods.For(o.Amount).Get(c.PostForm("method"))
+	if !ok {
+		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
+		return
+	}
+	order, attempt, err := h.Store.NewAttempt(c, o.OrderNo, m.Spec())
+	switch {
+	case errors.Is(err, checkout.ErrNotRetryable):
+		h.fail(c, http.StatusConflict, "error.not_retryable")
+		return
+	case err != nil:
+		h.internal(c, "new attempt", err)
+		return
+	}
+	order.Plan = o.Plan
+	remember(c, order.OrderNo)
+	h.handOff(c, m, order, attempt, h.page(c, o.Lang, nil))
+}
