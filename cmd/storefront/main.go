@@ -1,0 +1,184 @@
+// Command storefront is twpay's demo host app: a Gin server that mounts
+// the plugin (shop and gateway callbacks), the gateway sandboxes and a
+// health check, on one port, so the whole payment journey works offline.
+//
+//	storefront serve     migrate, seed the demo catalog, serve (default)
+//	storefront migrate   apply pending migrations and exit
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/uptrace/bun"
+
+	"github.com/twpay/twpay/plugin"
+	"github.com/twpay/twpay/plugin/database"
+	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/gateway/ecpay"
+	"github.com/twpay/twpay/plugin/sandbox"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	cmd := "serve"
+	if len(os.Args) > 1 {
+		cmd = os.Args[1]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, log)
+	case "migrate":
+		err = migrate(ctx, log)
+	default:
+		fmt.Fprintf(os.Stderr, "usage: storefront [serve|migrate]\n")
+		os.Exit(2)
+	}
+	if err != nil {
+		log.Error(cmd, "err", err)
+		os.Exit(1)
+	}
+}
+
+func openDB(ctx context.Context) (*bun.DB, error) {
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		return nil, errors.New("DATABASE_URL is not set (`make run` sets up a private PostgreSQL)")
+	}
+	return database.Open(ctx, dsn)
+}
+
+func migrate(ctx context.Context, log *slog.Logger) error {
+	db, err := openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := database.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	log.Info("migrated", "applied", applied)
+	return nil
+}
+
+func serve(ctx context.Context, log *slog.Logger) error {
+	db, err := openDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if applied, err := database.Migrate(ctx, db); err != nil {
+		return err
+	} else if len(applied) > 0 {
+		log.Info("migrated", "applied", applied)
+	}
+	if err := database.SeedDemo(ctx, db); err != nil {
+		return err
+	}
+
+	addr := envOr("ADDR", ":8080")
+	router, closeSandbox, err := newRouter(db, addr, os.Getenv, log)
+	if err != nil {
+		return err
+	}
+	defer closeSandbox()
+
+	srv := &http.Server{Addr: addr, Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("serving", "shop", "http://localhost"+portOf(addr)+"/shop")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// newRouter builds the demo app. Without ECPay credentials in the
+// environment it mounts the ECPay sandbox and points checkout at it, with
+// the public stage merchant's keys.
+func newRouter(db *bun.DB, addr string, getenv func(string) string, log *slog.Logger) (*gin.Engine, func(), error) {
+	cfg, err := plugin.FromEnv(getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.DB, cfg.Logger = db, log
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://localhost" + portOf(addr)
+	}
+	if cfg.SessionSecret == "" {
+		cfg.SessionSecret = gateway.Secret(randomHex(32))
+		log.Warn("TWPAY_SESSION_SECRET is not set: using a random one, so sessions end on restart")
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	// The demo app talks to browsers and the local sandbox directly; it
+	// trusts no proxy headers, so ClientIP is the real peer address.
+	if err := r.SetTrustedProxies(nil); err != nil {
+		return nil, nil, err
+	}
+
+	closeSandbox := func() {}
+	if cfg.ECPay.MerchantID == "" {
+		sb := sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant), Logger: log})
+		sb.Register(r.Group("/sandbox/ecpay"))
+		closeSandbox = sb.Close
+		cfg.ECPay.CheckoutURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5"
+		log.Info("ECPay: local sandbox with the public stage merchant", "merchant", ecpay.StageMerchant.ID)
+	}
+
+	p, err := plugin.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	p.Mount(r)
+	r.GET("/healthz", func(c *gin.Context) {
+		if err := db.PingContext(c); err != nil {
+			c.String(http.StatusServiceUnavailable, "database unreachable")
+			return
+		}
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
+	return r, closeSandbox, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// portOf turns ":8080" or "0.0.0.0:8080" into ":8080".
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return ""
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,324 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twpay/twpay/plugin/gateway/ecpay"
+)
+
+// Test cards. 4311-9522-2222-2222 is ECPay's published stage card (CVV 222,
+// any future expiry, ecpay.md §1.2). ECPay publishes no decline card, so
+// 4000-0000-0000-0002 is the sandbox's own choice.
+const (
+	ecpaySuccessCard = "4311952222222222"
+	ecpaySuccessCVV  = "222"
+	ecpayDeclineCard = "4000000000000002"
+)
+
+// Result codes and texts of a credit payment (ecpay.md §4.1). The decline
+// code 10100248 / 拒絕交易 is the sandbox's choice: UNCONFIRMED as ECPay's.
+const (
+	ecpayRtnDeclined   = "10100248"
+	ecpayMsgDeclined   = "拒絕交易"
+	ecpayMsgFirst      = "交易成功"      // first server notification
+	ecpayMsgResend     = "paid"      // re-sent server notifications
+	ecpayMsgBrowser    = "Succeeded" // browser post to OrderResultURL
+	ecpayCreditPayment = "Credit_CreditCard"
+)
+
+// ecpayCard is what the sandbox keeps of a card: first 6 and last 4 digits.
+type ecpayCard struct {
+	card6, card4 string
+	declined     bool
+}
+
+// ecpayCheckCard validates the payment form. The full number lives only in this
+// call's locals: it is never stored, logged or echoed into a page.
+func ecpayCheckCard(form map[string]string, now time.Time) (ecpayCard, string) {
+	number := strings.NewReplacer(" ", "", "-", "").Replace(form["card_number"])
+	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
+		return ecpayCard{}, "卡號格式錯誤 Card number must be 12-19 digits"
+	}
+	if number != ecpaySuccessCard && number != ecpayDeclineCard {
+		return ecpayCard{}, "此卡號不是模擬環境的測試卡 This card number is not one of the sandbox's test cards"
+	}
+	if !ecpayValidExpiry(form["card_expiry"], now) {
+		return ecpayCard{}, "有效期限錯誤 Expiry must be a future month, as MM/YY"
+	}
+	cvv := strings.TrimSpace(form["card_cvv"])
+	if len(cvv) != 3 || strings.Trim(cvv, "0123456789") != "" {
+		return ecpayCard{}, "安全碼錯誤 CVV must be 3 digits"
+	}
+	if number == ecpaySuccessCard && cvv != ecpaySuccessCVV {
+		return ecpayCard{}, "安全碼錯誤 The test card's CVV is 222"
+	}
+	return ecpayCard{card6: number[:6], card4: number[len(number)-4:], declined: number == ecpayDeclineCard}, ""
+}
+
+// ecpayValidExpiry accepts MM/YY (or MM/YYYY) not before the current month in Taiwan.
+func ecpayValidExpiry(s string, now time.Time) bool {
+	mm, yy, ok := strings.Cut(strings.ReplaceAll(s, " ", ""), "/")
+	if !ok || len(mm) != 2 || (len(yy) != 2 && len(yy) != 4) {
+		return false
+	}
+	month, err1 := strconv.Atoi(mm)
+	year, err2 := strconv.Atoi(yy)
+	if err1 != nil || err2 != nil || month < 1 || month > 12 {
+		return false
+	}
+	if len(yy) == 2 {
+		year += 2000
+	}
+	// ecpay.FormatDate gives "yyyy/MM/..." in Taiwan time.
+	return fmt.Sprintf("%04d/%02d", year, month) >= ecpay.FormatDate(now)[:7]
+}
+
+func (s *ECPay) pay(c *gin.Context) {
+	form, err := readECPayForm(c)
+	if err != nil {
+		s.errorPage(c, http.StatusBadRequest, ecpayCodeParameter, "參數錯誤 Parameter error: malformed form")
+		return
+	}
+	s.mu.Lock()
+	t := s.byRef[form["ref"]]
+	s.mu.Unlock()
+	if t == nil {
+		s.errorPage(c, http.StatusNotFound, ecpayCodeSandbox, "查無交易 Unknown trade")
+		return
+	}
+	now := s.now()
+	card, formErr := ecpayCheckCard(form, now)
+	if formErr != "" {
+		s.log.Info("payment form error", "trade", t.checkout["MerchantTradeNo"], "err", formErr)
+		renderHTML(c, ecpayPages, http.StatusUnprocessableEntity, "ecpay_pay.html", s.payPage(c, t, "/pay", formErr))
+		return
+	}
+
+	// Settle the trade once, under the lock, and start its notifications.
+	s.mu.Lock()
+	switch {
+	case t.state != ecpayCreated:
+		s.mu.Unlock()
+		s.errorPage(c, http.StatusConflict, ecpayCodeSandbox, "此交易已完成 This trade is already settled")
+		return
+	case s.closed:
+		s.mu.Unlock()
+		s.errorPage(c, http.StatusServiceUnavailable, ecpayCodeSandbox, "模擬環境已關閉 The sandbox is shutting down")
+		return
+	}
+	t.state, t.paidAt, t.card6, t.card4 = ecpayPaid, now, card.card6, card.card4
+	if card.declined {
+		t.state = ecpayDeclined
+	}
+	t.result = s.resultFields(t, card)
+	s.broadcastLocked()
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.deliver(t)
+
+	s.log.Info("payment", "merchant", t.merchant.ID, "trade", t.checkout["MerchantTradeNo"],
+		"trade_no", t.tradeNo, "rtn_code", t.result["RtnCode"], "card", card.card6+"******"+card.card4)
+
+	// Real ECPay notifies the shop's ReturnURL about when it sends the
+	// shopper back, so the shop usually knows the result on arrival. Wait
+	// (bounded) for the first delivery to finish to behave the same way.
+	wait := time.NewTimer(ecpayFirstDeliveryWait)
+	defer wait.Stop()
+	select {
+	case <-t.firstDone:
+	case <-wait.C:
+	case <-c.Request.Context().Done():
+	}
+
+	msg := ecpayMsgBrowser
+	if card.declined {
+		msg = ecpayMsgDeclined
+	}
+	page := ecpayResultPage{
+		Title:         "付款結果 Payment result",
+		Paid:          !card.declined,
+		Amount:        t.amount,
+		MerchantTrade: t.checkout["MerchantTradeNo"],
+		ClientBackURL: t.checkout["ClientBackURL"],
+	}
+	if u := t.checkout["OrderResultURL"]; u != "" {
+		page.Action = u
+		page.Fields = ecpay.SortedFields(t.signed(msg))
+	}
+	renderHTML(c, ecpayPages, http.StatusOK, "ecpay_result.html", page)
+}
+
+// ecpayResultPage is the data of ecpay_result.html: an auto-submitting form
+// to OrderResultURL, or a plain result with a link back to the shop.
+type ecpayResultPage struct {
+	Title         string
+	Paid          bool
+	Amount        int64
+	MerchantTrade string
+	Action        string
+	Fields        []ecpay.Field
+	ClientBackURL string
+}
+
+// resultFields builds the ReturnURL notification (ecpay.md §4.1, §4.3)
+// without RtnMsg and CheckMacValue, which depend on the delivery. Caller holds s.mu.
+func (s *ECPay) resultFields(t *ecpayTrade, card ecpayCard) map[string]string {
+	co := t.checkout
+	paidAt := ecpay.FormatDate(t.paidAt)
+	f := map[string]string{
+		"MerchantID":           t.merchant.ID,
+		"MerchantTradeNo":      co["MerchantTradeNo"],
+		"StoreID":              co["StoreID"],
+		"RtnCode":              ecpay.RtnPaid,
+		"TradeNo":              t.tradeNo,
+		"TradeAmt":             strconv.FormatInt(t.amount, 10),
+		"PaymentDate":          paidAt,
+		"PaymentType":          ecpayCreditPayment,
+		"PaymentTypeChargeFee": strconv.FormatInt(ecpayCreditFee(t.amount), 10),
+		"TradeDate":            ecpay.FormatDate(t.created),
+		"SimulatePaid":         "0",
+		// ECPay echoes the custom fields, and sends them empty when unset.
+		"CustomField1": co["CustomField1"],
+		"CustomField2": co["CustomField2"],
+		"CustomField3": co["CustomField3"],
+		"CustomField4": co["CustomField4"],
+	}
+	if card.declined {
+		// UNCONFIRMED: the fee and PaymentDate ECPay reports for a declined card.
+		f["RtnCode"] = ecpayRtnDeclined
+		f["PaymentTypeChargeFee"] = "0"
+	}
+	if co["NeedExtraPaidInfo"] == "Y" {
+		// Credit extras, lower-case as ECPay sends them; values modelled on a
+		// real stage callback (vectors.json EV2: auth_code 777777, eci 0).
+		extra := map[string]string{
+			"gwsr": randomDigits(8), "process_date": paidAt, "auth_code": "777777",
+			"card4no": card.card4, "card6no": card.card6, "eci": "0", "amount": f["TradeAmt"],
+			"stage": "0", "stast": "0", "staed": "0",
+			"red_dan": "0", "red_de_amt": "0", "red_ok_amt": "0", "red_yet": "0",
+		}
+		for k, v := range extra {
+			f[k] = v
+		}
+	}
+	return f
+}
+
+// ecpayCreditFee is the sandbox's PaymentTypeChargeFee: 1.5% rounded up, whole TWD.
+func ecpayCreditFee(amount int64) int64 { return (amount*15 + 999) / 1000 }
+
+// signed returns the trade's result with RtnMsg set and CheckMacValue
+// computed by the merchant's keys over every field.
+func (t *ecpayTrade) signed(rtnMsg string) map[string]string {
+	f := cloneFields(t.result)
+	f["RtnMsg"] = rtnMsg
+	f[ecpay.MACField] = t.merchant.Sign(f)
+	return f
+}
+
+// deliver posts the notification to ReturnURL on the retry schedule until
+// the shop acknowledges it, the schedule ends, or the sandbox closes.
+func (s *ECPay) deliver(t *ecpayTrade) {
+	defer s.wg.Done()
+	defer t.markFirstDone()
+	defer func() {
+		s.mu.Lock()
+		t.finished = true
+		s.broadcastLocked()
+		s.mu.Unlock()
+	}()
+	returnURL := t.checkout["ReturnURL"]
+	declined := t.result["RtnCode"] != ecpay.RtnPaid
+	for i, delay := range s.delays {
+		if !sleepCtx(s.ctx, delay) {
+			return
+		}
+		msg := ecpayMsgResend
+		switch {
+		case declined:
+			msg = ecpayMsgDeclined
+		case i == 0:
+			msg = ecpayMsgFirst
+		}
+		d := s.post(returnURL, t.signed(msg))
+		s.mu.Lock()
+		t.deliveries = append(t.deliveries, d)
+		t.acked = t.acked || d.Acked
+		s.broadcastLocked()
+		s.mu.Unlock()
+		t.markFirstDone()
+		s.log.Info("notify delivered", "trade", t.checkout["MerchantTradeNo"], "attempt", i+1,
+			"status", d.Status, "acked", d.Acked, "err", d.Err)
+		if d.Acked {
+			return
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C:
+		return true
+	}
+}
+
+// post sends one notification as an ordinary form POST and judges the answer.
+func (s *ECPay) post(target string, fields map[string]string) Delivery {
+	d := Delivery{At: s.now()}
+	form := url.Values{}
+	for k, v := range fields {
+		form.Set(k, v)
+	}
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		d.Err = err.Error()
+		return d
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "twpay-sandbox-ecpay")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		d.Err = err.Error()
+		return d
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	d.Status = resp.StatusCode
+	d.Body = truncateUTF8(string(body), 200)
+	switch {
+	case err != nil:
+		d.Err = "reading answer: " + err.Error()
+	case resp.StatusCode != http.StatusOK:
+		d.Err = fmt.Sprintf("HTTP %d, want 200", resp.StatusCode)
+	case !isECPayAck(string(body)):
+		d.Err = "answer is not exactly 1|OK"
+	default:
+		d.Acked = true
+	}
+	return d
+}
+
+// isECPayAck: ECPay wants the body to be exactly "1|OK" (ecpay.md §4.1).
+// The sandbox is as strict, except that it tolerates one trailing newline
+// ("1|OK\n" or "1|OK\r\n"), which fmt.Println/echo-style handlers add and
+// which we believe ECPay tolerates too (UNCONFIRMED). Leading spaces, other
+// text ("OK", "1|OK<br>") and other statuses are not acks.
+func isECPayAck(body string) bool {
+	return body == ecpay.Ack || body == ecpay.Ack+"\n" || body == ecpay.Ack+"\r\n"
+}

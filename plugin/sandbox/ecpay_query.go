@@ -1,0 +1,134 @@
+package sandbox
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twpay/twpay/plugin/gateway/ecpay"
+)
+
+// ecpayTimeStampWindow: QueryTradeInfo's TimeStamp is valid 3 minutes (ecpay.md §5).
+const ecpayTimeStampWindow = 3 * time.Minute
+
+// queryTradeInfo answers QueryTradeInfo V5 (ecpay.md §5) with a signed
+// k=v&... body.
+//
+// Errors are answered as an unsigned "RtnCode=0&RtnMsg=..." body: HTTP 400
+// for a bad request (fields, merchant, CheckMacValue, TimeStamp) and HTTP
+// 200 for an unknown trade. ECPay's exact error replies are UNCONFIRMED; a
+// client that verifies the CheckMacValue of every reply (as it must)
+// rejects both.
+func (s *ECPay) queryTradeInfo(c *gin.Context) {
+	f, err := readECPayForm(c)
+	if err != nil {
+		ecpayErrorReply(c, http.StatusBadRequest, "Parameter Error: malformed form")
+		return
+	}
+	for _, name := range []string{"MerchantID", "MerchantTradeNo", "TimeStamp", ecpay.MACField} {
+		if f[name] == "" {
+			ecpayErrorReply(c, http.StatusBadRequest, "Parameter Error: "+name+" is required")
+			return
+		}
+	}
+	m, err := s.merchants.Lookup(f["MerchantID"])
+	if err != nil {
+		ecpayErrorReply(c, http.StatusBadRequest, "MerchantID Error")
+		return
+	}
+	if err := m.Verify(f); err != nil {
+		ecpayErrorReply(c, http.StatusBadRequest, ecpayCodeMAC+" CheckMacValue Error")
+		return
+	}
+	ts, err := strconv.ParseInt(f["TimeStamp"], 10, 64)
+	if age := s.now().Sub(time.Unix(ts, 0)); err != nil || age > ecpayTimeStampWindow || age < -ecpayTimeStampWindow {
+		ecpayErrorReply(c, http.StatusBadRequest, "TimeStamp Error: not within 3 minutes")
+		return
+	}
+
+	s.mu.Lock()
+	t := s.byKey[m.ID+"\x00"+f["MerchantTradeNo"]]
+	var reply map[string]string
+	if t != nil {
+		reply = s.queryFields(t)
+	}
+	s.mu.Unlock()
+	if t == nil {
+		ecpayErrorReply(c, http.StatusOK, "Cant not find the trade data.")
+		return
+	}
+	reply[ecpay.MACField] = m.Sign(reply)
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(ecpayReplyBody(reply)))
+}
+
+// queryFields is the trade as QueryTradeInfo reports it. Caller holds s.mu.
+func (s *ECPay) queryFields(t *ecpayTrade) map[string]string {
+	co := t.checkout
+	f := map[string]string{
+		"MerchantID":           t.merchant.ID,
+		"MerchantTradeNo":      co["MerchantTradeNo"],
+		"StoreID":              co["StoreID"],
+		"TradeNo":              t.tradeNo,
+		"TradeAmt":             strconv.FormatInt(t.amount, 10),
+		"PaymentDate":          "",
+		"PaymentType":          "",
+		"HandlingCharge":       "0",
+		"PaymentTypeChargeFee": "0",
+		"TradeDate":            ecpay.FormatDate(t.created),
+		"TradeStatus":          "0", // created, unpaid
+		"ItemName":             co["ItemName"],
+		"CustomField1":         co["CustomField1"],
+		"CustomField2":         co["CustomField2"],
+		"CustomField3":         co["CustomField3"],
+		"CustomField4":         co["CustomField4"],
+	}
+	switch t.state {
+	case ecpayPaid:
+		fee := t.result["PaymentTypeChargeFee"]
+		f["TradeStatus"] = "1"
+		f["PaymentDate"] = t.result["PaymentDate"]
+		f["PaymentType"] = t.result["PaymentType"]
+		f["HandlingCharge"] = fee // UNCONFIRMED: the sandbox reports the fee in both fields
+		f["PaymentTypeChargeFee"] = fee
+	case ecpayDeclined:
+		// A declined card leaves the trade unpaid: TradeStatus 0 (UNCONFIRMED;
+		// 10200095 means the shopper never chose a method, not a decline).
+		f["PaymentType"] = t.result["PaymentType"]
+	}
+	// An unpaid trade's PaymentDate/PaymentType ("" here) are UNCONFIRMED.
+	return f
+}
+
+// ecpayReplyBody writes fields as k=v&... sorted by name. Values are
+// percent-encoded except letters and digits, and '+', which ECPay leaves
+// literal in reply bodies (ecpay.md §2.4): ecpay.ParseReply reads it back
+// as '+', while a naive url.ParseQuery would turn it into a space, as it
+// would against the real service.
+func ecpayReplyBody(fields map[string]string) string {
+	var b strings.Builder
+	for i, f := range ecpay.SortedFields(fields) {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f.Name)
+		b.WriteByte('=')
+		for _, c := range []byte(f.Value) {
+			switch {
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
+				b.WriteByte(c)
+			default:
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		}
+	}
+	return b.String()
+}
+
+func ecpayErrorReply(c *gin.Context, status int, msg string) {
+	body := ecpayReplyBody(map[string]string{"RtnCode": "0", "RtnMsg": msg})
+	c.Data(status, "text/plain; charset=utf-8", []byte(body))
+}
