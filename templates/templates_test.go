@@ -1,0 +1,61 @@
+package templates_test
+
+import (
+	"html/template"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/templates"
+)
+
+// Every literal message ID a template asks for must exist in every
+// language, so no page ever shows a raw ID.
+func TestTemplatesUseKnownMessages(t *testing.T) {
+	if _, err := templates.Parse(template.FuncMap{"twd": func(int64) string { return "" }, "taipei": func(any) string { return "" }}); err != nil {
+		t.Fatal(err)
+	}
+	langs, _ := filepath.Glob("../locales/active.*.toml")
+	if len(langs) < 2 {
+		t.Fatalf("message files: %v", langs)
+	}
+	messages := map[string]map[string]string{}
+	for _, f := range langs {
+		m := map[string]string{}
+		if _, err := toml.DecodeFile(f, &m); err != nil {
+			t.Fatal(err)
+		}
+		messages[f] = m
+	}
+	literal := regexp.MustCompile(`\.T "([a-z_.]+)"`)
+	pages, _ := filepath.Glob("*.html")
+	for _, page := range pages {
+		raw, _ := os.ReadFile(page)
+		for _, m := range literal.FindAllStringSubmatch(string(raw), -1) {
+			for f, msgs := range messages {
+				if _, ok := msgs[m[1]]; !ok {
+					t.Errorf("%s uses %q, missing from %s", page, m[1], f)
+				}
+			}
+		}
+	}
+	// IDs built at run time: statuses, panel kinds, methods.
+	ids := strings.Fields(`result.success.title result.failure.title result.pending.title result.awaiting.title result.expired.title result.refunded.title
+		result.success.body result.failure.body result.pending.body result.awaiting.body result.expired.body result.refunded.body
+		method.ecpay_credit method.ecpay_credit.hint reason.declined reason.generic`)
+	for _, st := range checkout.Statuses {
+		ids = append(ids, "status."+string(st))
+	}
+	for _, id := range ids {
+		for f, msgs := range messages {
+			if _, ok := msgs[id]; !ok {
+				t.Errorf("%q missing from %s", id, f)
+			}
+		}
+	}
+}
