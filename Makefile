@@ -14,28 +14,38 @@
 # that the postgres user can reach it when we run as root.
 DATA_DIR ?= /var/tmp/twpay-dev-$(shell id -u)-$(shell printf '%s' '$(CURDIR)' | cksum | cut -d ' ' -f 1)
 
-DEVDB = go run ./cmd/devdb
+# Built binaries, not `go run`: `go run` swallows SIGINT and turns every exit
+# code into 1, so Ctrl-C would orphan the server and CI would lose the test's code.
+BIN = bin
+DEVDB = $(BIN)/devdb
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench db
+.PHONY: help devdb run test lint bench db
 
 help:
 	@sed -n '/^#   make/s/^# *//p' $(firstword $(MAKEFILE_LIST))
 
-run:
-	$(DEVDB) -data $(DATA_DIR) -- go run ./cmd/storefront serve
+$(BIN):
+	mkdir -p $(BIN)
 
-test: lint
+devdb: | $(BIN)
+	go build -o $(DEVDB) ./cmd/devdb
+
+run: devdb
+	go build -o $(BIN)/storefront ./cmd/storefront
+	$(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
+
+test: lint devdb
 	$(DEVDB) -- go test -count=1 -p 2 -timeout 10m ./...
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
-bench:
+bench: devdb
 	$(DEVDB) -- go test -run '^$$' -bench . -benchmem ./...
 
-db:
+db: devdb
 	$(DEVDB) -data $(DATA_DIR) -- sh -c 'exec psql "$$DATABASE_URL"'
 
 # htmx is vendored from npm's htmx.org, pinned; `make htmx HTMX_VERSION=2.0.x` re-vendors it.
