@@ -36,7 +36,7 @@ run: devdb
 	$(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
 
 test: lint devdb
-	$(DEVDB) -- go test -count=1 -p 2 -timeout 10m ./...
+	$(DEVDB) -- go test -race -count=1 -p 2 -timeout 10m ./...
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi

@@ -25,6 +25,7 @@ import (
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
+	"github.com/twpay/twpay/plugin/gateway/sinopac"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 	"github.com/twpay/twpay/static"
@@ -42,6 +43,7 @@ type Config struct {
 	ShopPath      string         // default "/shop"
 	CallbackPath  string         // default "/payments"
 	ECPay         ECPayConfig
+	SinoPac       SinoPacConfig
 	Logger        *slog.Logger // default slog.Default()
 }
 
@@ -55,6 +57,24 @@ type ECPayConfig struct {
 	MinAmount   int64  // default 5 TWD
 	MaxAmount   int64  // default 199,999 TWD
 	Disabled    bool
+}
+
+// SinoPacConfig holds Bank SinoPac 豐收款 credentials and options. SinoPac
+// is offered only when ShopNo is set.
+type SinoPacConfig struct {
+	ShopNo         string
+	Keys           sinopac.Keys   // the four hash values A1, A2, B1, B2 (printing them shows "[redacted]")
+	KeyID          gateway.Secret // X-KeyID header
+	APIURL         string         // ".../QPay.WebAPI/api/" (default: the bank's sandbox)
+	AutoBilling    *bool          // capture card payments at once (default true)
+	CardExpMinutes int            // hosted card page lifetime, 1-30 (default 10)
+	ATMExpireDays  int            // days a virtual account stays payable (default 3)
+	CardMin        int64          // card limits in TWD (default 1..199,999)
+	CardMax        int64
+	ATMMin         int64 // ATM limits in TWD (default 1..30,000)
+	ATMMax         int64
+	CardDisabled   bool
+	ATMDisabled    bool
 }
 
 // Plugin is a configured twpay instance.
@@ -89,6 +109,17 @@ func New(cfg Config) (*Plugin, error) {
 	}
 	if cfg.ECPay.CheckoutURL == "" {
 		cfg.ECPay.CheckoutURL = ecpay.StageCheckoutURL
+	}
+	if cfg.SinoPac.ShopNo != "" {
+		if _, err := cfg.SinoPac.Keys.HashID(); err != nil {
+			return nil, fmt.Errorf("twpay: SinoPac keys: %w", err)
+		}
+		if cfg.SinoPac.KeyID == "" {
+			return nil, errors.New("twpay: SinoPac KeyID (X-KeyID) is required")
+		}
+		if cfg.SinoPac.APIURL == "" {
+			cfg.SinoPac.APIURL = sinopac.SandboxBaseURL
+		}
 	}
 	bundle, err := locales.Bundle()
 	if err != nil {
@@ -141,8 +172,27 @@ func (p *Plugin) Mount(r gin.IRouter) {
 		methods = append(methods, ec)
 	}
 
+	var sp *pay.SinoPac
+	if c := p.cfg.SinoPac; c.ShopNo != "" {
+		autoBilling := c.AutoBilling == nil || *c.AutoBilling
+		sp = pay.NewSinoPac(pay.SinoPacConfig{
+			Client:         &sinopac.Client{BaseURL: c.APIURL, ShopNo: c.ShopNo, Keys: c.Keys, KeyID: c.KeyID.Reveal()},
+			ReturnURL:      callbackURL + "/sinopac/return",
+			BackendURL:     callbackURL + "/sinopac/backend",
+			AutoBilling:    autoBilling,
+			CardExpMinutes: c.CardExpMinutes, ATMExpireDays: c.ATMExpireDays,
+			Card: pay.Limits{Min: c.CardMin, Max: c.CardMax}, ATM: pay.Limits{Min: c.ATMMin, Max: c.ATMMax},
+		}, p.store)
+		if !c.CardDisabled {
+			methods = append(methods, sp.Card())
+		}
+		if !c.ATMDisabled {
+			methods = append(methods, sp.ATM())
+		}
+	}
+
 	shop := storefront.New(storefront.Config{
-		Store: p.store, Methods: methods, ECPay: ec, Bundle: p.bundle,
+		Store: p.store, Methods: methods, ECPay: ec, SinoPac: sp, Bundle: p.bundle,
 		Render: &web.Renderer{T: p.tmpl, Log: p.cfg.Logger}, Log: p.cfg.Logger,
 		ShopPath: shopPath, StaticPath: shopPath + "/static",
 	})
@@ -155,6 +205,6 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	shop.RegisterShop(r.Group(p.cfg.ShopPath, sessions.Sessions("twpay_session", cookies)))
 
 	cb := r.Group(p.cfg.CallbackPath)
-	(&callback.Handler{ECPay: ec, Log: p.cfg.Logger}).Register(cb)
+	(&callback.Handler{ECPay: ec, SinoPac: sp, Log: p.cfg.Logger}).Register(cb)
 	shop.RegisterReturns(cb)
 }

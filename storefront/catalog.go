@@ -9,7 +9,7 @@ import (
 )
 
 func (h *Handler) catalog(c *gin.Context) {
-	services, err := h.Store.Catalog(c)
+	services, err := h.Store.Catalog(c.Request.Context())
 	if err != nil {
 		h.internal(c, "catalog", err)
 		return
@@ -24,7 +24,7 @@ type selection struct {
 }
 
 func (h *Handler) selectPlan(c *gin.Context) {
-	services, err := h.Store.Catalog(c)
+	services, err := h.Store.Catalog(c.Request.Context())
 	if err != nil {
 		h.internal(c, "catalog", err)
 		return

@@ -24,7 +24,7 @@ func (h *Handler) checkout(c *gin.Context) {
 	}
 	// Unknown plan and stale or tampered price first: they say more than
 	// "method unavailable" would.
-	plan, err := h.Store.Plan(c, planID)
+	plan, err := h.Store.Plan(c.Request.Context(), planID)
 	switch {
 	case errors.Is(err, checkout.ErrUnknownPlan):
 		h.fail(c, http.StatusBadRequest, "error.unknown_plan")
@@ -43,7 +43,7 @@ func (h *Handler) checkout(c *gin.Context) {
 	}
 	p := h.page(c, "", nil)
 	// PlaceOrder checks plan and price again, for callers other than this handler.
-	order, attempt, err := h.Store.PlaceOrder(c, planID, claimed, p.L.Lang, m.Spec())
+	order, attempt, err := h.Store.PlaceOrder(c.Request.Context(), planID, claimed, p.L.Lang, m.Spec())
 	switch {
 	case errors.Is(err, checkout.ErrUnknownPlan):
 		h.fail(c, http.StatusBadRequest, "error.unknown_plan")
@@ -62,9 +62,16 @@ func (h *Handler) checkout(c *gin.Context) {
 // handOff sends the shopper to pay one attempt: an auto-submitted form,
 // a redirect to a hosted page, or our own order page (ATM details).
 func (h *Handler) handOff(c *gin.Context, m pay.Method, order *checkout.Order, attempt *checkout.Attempt, p page) {
-	st, err := m.Start(c, order, attempt, p.L.Lang)
+	st, err := m.Start(c.Request.Context(), order, attempt, p.L.Lang)
 	if err != nil {
-		h.internal(c, "start payment", err)
+		// The gateway refused or could not be reached: fail this attempt so
+		// the shopper sees the failure panel with a retry, not a spinner.
+		h.Log.Error("start payment", "order", order.OrderNo, "method", m.ID(), "err", err)
+		if ferr := h.Store.FailAttempt(c.Request.Context(), attempt, err.Error()); ferr != nil {
+			h.internal(c, "fail attempt", ferr)
+			return
+		}
+		h.redirect(c, h.orderURL(order))
 		return
 	}
 	switch {

@@ -23,6 +23,7 @@ type Config struct {
 	Store      *checkout.Store
 	Methods    pay.Methods
 	ECPay      *pay.ECPay
+	SinoPac    *pay.SinoPac // nil when SinoPac is not configured
 	Bundle     *i18n.Bundle
 	Render     *web.Renderer
 	Log        *slog.Logger
@@ -55,6 +56,9 @@ func (h *Handler) RegisterShop(r gin.IRouter) {
 // gateway's signature is what authenticates them.
 func (h *Handler) RegisterReturns(r gin.IRouter) {
 	r.POST("/ecpay/result", h.ecpayResult)
+	if h.SinoPac != nil {
+		r.POST("/sinopac/return", h.sinopacReturn)
+	}
 }
 
 // page is what every template gets.

@@ -3,6 +3,7 @@ package storefront
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -10,7 +11,7 @@ import (
 )
 
 func (h *Handler) myOrders(c *gin.Context) {
-	orders, err := h.Store.Orders(c, rememberedOrders(c))
+	orders, err := h.Store.Orders(c.Request.Context(), rememberedOrders(c))
 	if err != nil {
 		h.internal(c, "my orders", err)
 		return
@@ -25,9 +26,9 @@ func (h *Handler) loadOrder(c *gin.Context) (*checkout.Order, bool) {
 	var o *checkout.Order
 	var err error
 	if owns(c, no) {
-		o, err = h.Store.Order(c, no)
+		o, err = h.Store.Order(c.Request.Context(), no)
 	} else {
-		o, err = h.Store.OrderForShopper(c, no, c.Query("t"))
+		o, err = h.Store.OrderForShopper(c.Request.Context(), no, c.Query("t"))
 	}
 	if errors.Is(err, checkout.ErrOrderNotFound) {
 		h.fail(c, http.StatusNotFound, "error.not_found")
@@ -50,6 +51,13 @@ type panel struct {
 	Poll       bool // still waiting: htmx polls, no-JS browsers refresh
 	SelfURL    string
 	RetryURL   string
+	ATM        *atmDetails // virtual account to pay, while awaiting payment
+}
+
+// atmDetails is what the shopper needs to transfer.
+type atmDetails struct {
+	BankCode, Account string
+	Deadline          string // yyyy-MM-dd, Taiwan date; pay by 23:59
 }
 
 // panelKinds maps an order status to the panel it shows.
@@ -68,16 +76,48 @@ var panelKinds = map[checkout.Status]struct {
 func (h *Handler) panelFor(o *checkout.Order) panel {
 	k := panelKinds[o.Status]
 	p := panel{Order: o, Kind: k.kind, PanelClass: k.class, Poll: k.poll, SelfURL: h.orderURL(o)}
+	a := currentAttempt(o)
 	if k.retry {
 		p.RetryURL = h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken
+		if u := hostedPageStillOpen(a, time.Now()); u != "" {
+			p.RetryURL = u
+		}
 	}
-	if a := currentAttempt(o); a != nil {
+	if a != nil {
 		p.Card4 = a.Card4
 		if o.Status == checkout.Failed {
 			p.Reason = reasonFor(a.Gateway, a.ResultCode)
 		}
+		if acct, _ := a.Info["account"].(string); acct != "" && o.Status == checkout.AwaitingPayment {
+			bank, _ := a.Info["bank_code"].(string)
+			p.ATM = &atmDetails{BankCode: bank, Account: acct, Deadline: isoDate(a.Info["expire_date"])}
+		}
 	}
 	return p
+}
+
+// hostedPageStillOpen returns the gateway's hosted card page of a declined
+// attempt while it still takes payments (SinoPac's CardPayURL lets the
+// shopper try another card until it expires); otherwise "".
+func hostedPageStillOpen(a *checkout.Attempt, now time.Time) string {
+	if a == nil || a.PayURL == "" || a.Status == checkout.Paid {
+		return ""
+	}
+	until, _ := a.Info["pay_url_expires_at"].(string)
+	t, err := time.Parse(time.RFC3339, until)
+	if err != nil || !now.Before(t) {
+		return ""
+	}
+	return a.PayURL
+}
+
+// isoDate turns the bank's yyyyMMdd into yyyy-MM-dd for display.
+func isoDate(v any) string {
+	s, _ := v.(string)
+	if t, err := time.Parse("20060102", s); err == nil {
+		return t.Format("2006-01-02")
+	}
+	return s
 }
 
 func currentAttempt(o *checkout.Order) *checkout.Attempt {
@@ -90,14 +130,20 @@ func currentAttempt(o *checkout.Order) *checkout.Attempt {
 }
 
 // declineCodes are gateway result codes that mean "the issuer said no".
-// The sandbox declines with ECPay 10100248; real decline codes are not
-// published (unconfirmed), so anything else gets the generic reason.
+// The ECPay sandbox declines with 10100248; real ECPay decline codes are
+// not published (unconfirmed). SinoPac's OrderPayQuery says "F" for a
+// declined card.
 var declineCodes = map[string]map[string]bool{
-	"ecpay": {"10100248": true},
+	"ecpay":   {"10100248": true},
+	"sinopac": {"F": true},
 }
 
+// reasonFor maps a gateway result code to the message explaining a failure.
 func reasonFor(gateway, code string) string {
-	if declineCodes[gateway][code] {
+	switch {
+	case code == checkout.StartFailed:
+		return "reason.unavailable"
+	case declineCodes[gateway][code]:
 		return "reason.declined"
 	}
 	return "reason.generic"

@@ -32,7 +32,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 	v := retryView{Order: o, PostURL: h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken}
 	for _, m := range h.Methods.For(o.Amount) {
 		v.Methods = append(v.Methods, m.ID())
-		if m.Gateway() == o.Gateway {
+		if m.ID() == o.Gateway+"_"+o.Method {
 			v.Current = m.ID()
 		}
 	}
@@ -51,7 +51,7 @@ func (h *Handler) retry(c *gin.Context) {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return
 	}
-	order, attempt, err := h.Store.NewAttempt(c, o.OrderNo, m.Spec())
+	order, attempt, err := h.Store.NewAttempt(c.Request.Context(), o.OrderNo, m.Spec())
 	switch {
 	case errors.Is(err, checkout.ErrNotRetryable):
 		h.fail(c, http.StatusConflict, "error.not_retryable")

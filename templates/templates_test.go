@@ -47,7 +47,8 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 	// IDs built at run time: statuses, panel kinds, methods.
 	ids := strings.Fields(`result.success.title result.failure.title result.pending.title result.awaiting.title result.expired.title result.refunded.title
 		result.success.body result.failure.body result.pending.body result.awaiting.body result.expired.body result.refunded.body
-		method.ecpay_credit method.ecpay_credit.hint reason.declined reason.generic`)
+		method.ecpay_credit method.ecpay_credit.hint method.sinopac_card method.sinopac_card.hint
+		method.sinopac_atm method.sinopac_atm.hint reason.declined reason.generic reason.unavailable`)
 	for _, st := range checkout.Statuses {
 		ids = append(ids, "status."+string(st))
 	}

@@ -65,23 +65,28 @@ func (b *browser) submit(page response, actionPart string, set url.Values) respo
 	return b.do(req)
 }
 
-// startDemo runs the demo app's real router (plugin, ECPay sandbox) on a
+// startDemo runs the demo app's real router (plugin and sandboxes) on a
 // real listener with its own database.
 func startDemo(t *testing.T) (*httptest.Server, *bun.DB) {
+	srv, db, _ := startDemoApp(t, sandboxSchedules{})
+	return srv, db
+}
+
+func startDemoApp(t *testing.T, sched sandboxSchedules) (*httptest.Server, *bun.DB, *app) {
 	t.Helper()
 	db, _ := testdb.New(t)
 	srv := httptest.NewUnstartedServer(nil)
 	env := map[string]string{"TWPAY_BASE_URL": "http://" + srv.Listener.Addr().String(),
 		"TWPAY_SESSION_SECRET": "journey-test-secret-journey-test-secret"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	router, closeSandbox, err := newRouter(db, srv.Listener.Addr().String(), func(k string) string { return env[k] }, log)
+	a, err := newApp(db, srv.Listener.Addr().String(), func(k string) string { return env[k] }, log, sched)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = router
+	srv.Config.Handler = a.router
 	srv.Start()
-	t.Cleanup(func() { srv.Close(); closeSandbox() })
-	return srv, db
+	t.Cleanup(func() { srv.Close(); a.close() })
+	return srv, db, a
 }
 
 func newBrowser(t *testing.T, srv *httptest.Server, lang string) *browser {
@@ -104,7 +109,7 @@ var card = struct{ ok, declined url.Values }{
 func buy(b *browser, service string, cardFields url.Values) response {
 	b.t.Helper()
 	sel := b.get("/shop/services/" + service)
-	redirect := b.submit(sel, "/shop/checkout", nil)
+	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
 	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	if payPage.status != 200 {
 		b.t.Fatalf("sandbox refused our checkout: %d %s", payPage.status, payPage.body)

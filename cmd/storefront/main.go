@@ -27,6 +27,7 @@ import (
 	"github.com/twpay/twpay/plugin/database"
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
+	"github.com/twpay/twpay/plugin/gateway/sinopac"
 	"github.com/twpay/twpay/plugin/sandbox"
 )
 
@@ -92,13 +93,13 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 
 	addr := envOr("ADDR", ":8080")
-	router, closeSandbox, err := newRouter(db, addr, os.Getenv, log)
+	a, err := newApp(db, addr, os.Getenv, log, sandboxSchedules{})
 	if err != nil {
 		return err
 	}
-	defer closeSandbox()
+	defer a.close()
 
-	srv := &http.Server{Addr: addr, Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "shop", "http://localhost"+portOf(addr)+"/shop")
@@ -112,13 +113,43 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	return srv.Shutdown(shutdown)
 }
 
-// newRouter builds the demo app. Without ECPay credentials in the
-// environment it mounts the ECPay sandbox and points checkout at it, with
-// the public stage merchant's keys.
-func newRouter(db *bun.DB, addr string, getenv func(string) string, log *slog.Logger) (*gin.Engine, func(), error) {
+// app is the demo host: the router and the sandboxes it mounted (nil when
+// real credentials are configured).
+type app struct {
+	router  *gin.Engine
+	ecpay   *sandbox.ECPay
+	sinopac *sandbox.SinoPac
+}
+
+func (a *app) close() {
+	if a.ecpay != nil {
+		a.ecpay.Close()
+	}
+	if a.sinopac != nil {
+		a.sinopac.Close()
+	}
+}
+
+// sandboxSchedules lets tests shorten the sandboxes' callback retry
+// schedules (zero: the gateways' own schedules).
+type sandboxSchedules struct {
+	ecpayNotify    []time.Duration
+	sinopacBackend []time.Duration
+}
+
+// The demo SinoPac shop: the public contest sandbox shop of the spec's
+// vector V3 (sinopac.md §8), served here by the local sandbox.
+var demoSinoPacShop = sandbox.SinoPacShop{ShopNo: "NA0249_001", Keys: sinopac.Keys{
+	A1: "86D50DEF3EB7400E", A2: "01FD27C09E5549E5", B1: "9E004965F4244953", B2: "7FB3385F414E4F91"}}
+
+const demoSinoPacKeyID = "twpay-sandbox-key-id"
+
+// newApp builds the demo app. A gateway without credentials in the
+// environment gets its local sandbox, with public test credentials.
+func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logger, sched sandboxSchedules) (*app, error) {
 	cfg, err := plugin.FromEnv(getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cfg.DB, cfg.Logger = db, log
 	if cfg.BaseURL == "" {
@@ -129,37 +160,47 @@ func newRouter(db *bun.DB, addr string, getenv func(string) string, log *slog.Lo
 		log.Warn("TWPAY_SESSION_SECRET is not set: using a random one, so sessions end on restart")
 	}
 	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
+	a := &app{router: gin.New()}
+	r := a.router
 	r.Use(gin.Recovery())
-	// The demo app talks to browsers and the local sandbox directly; it
+	// The demo app talks to browsers and the local sandboxes directly; it
 	// trusts no proxy headers, so ClientIP is the real peer address.
 	if err := r.SetTrustedProxies(nil); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
-	closeSandbox := func() {}
 	if cfg.ECPay.MerchantID == "" {
-		sb := sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant), Logger: log})
-		sb.Register(r.Group("/sandbox/ecpay"))
-		closeSandbox = sb.Close
+		a.ecpay = sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant),
+			RetryDelays: sched.ecpayNotify, Logger: log})
+		a.ecpay.Register(r.Group("/sandbox/ecpay"))
 		cfg.ECPay.CheckoutURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5"
 		log.Info("ECPay: local sandbox with the public stage merchant", "merchant", ecpay.StageMerchant.ID)
+	}
+	if cfg.SinoPac.ShopNo == "" {
+		a.sinopac = sandbox.NewSinoPac(sandbox.SinoPacConfig{Shops: []sandbox.SinoPacShop{demoSinoPacShop},
+			KeyID: demoSinoPacKeyID, PublicURL: cfg.BaseURL + "/sandbox/sinopac",
+			BackendDelays: sched.sinopacBackend, Logger: log})
+		a.sinopac.Register(r.Group("/sandbox/sinopac"))
+		cfg.SinoPac.ShopNo, cfg.SinoPac.Keys = demoSinoPacShop.ShopNo, demoSinoPacShop.Keys
+		cfg.SinoPac.KeyID, cfg.SinoPac.APIURL = demoSinoPacKeyID, a.sinopac.APIBaseURL()
+		log.Info("SinoPac: local sandbox", "shop", demoSinoPacShop.ShopNo)
 	}
 
 	p, err := plugin.New(cfg)
 	if err != nil {
-		return nil, nil, err
+		a.close()
+		return nil, err
 	}
 	p.Mount(r)
 	r.GET("/healthz", func(c *gin.Context) {
-		if err := db.PingContext(c); err != nil {
+		if err := db.PingContext(c.Request.Context()); err != nil {
 			c.String(http.StatusServiceUnavailable, "database unreachable")
 			return
 		}
 		c.String(http.StatusOK, "ok")
 	})
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
-	return r, closeSandbox, nil
+	return a, nil
 }
 
 func envOr(name, def string) string {

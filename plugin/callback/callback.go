@@ -23,13 +23,17 @@ const maxBody = 64 << 10
 
 // Handler serves the callback routes.
 type Handler struct {
-	ECPay *pay.ECPay
-	Log   *slog.Logger
+	ECPay   *pay.ECPay
+	SinoPac *pay.SinoPac // nil when SinoPac is not configured
+	Log     *slog.Logger
 }
 
 // Register mounts the server callbacks on r (the plugin's callback prefix).
 func (h *Handler) Register(r gin.IRouter) {
 	r.POST("/ecpay/notify", h.ecpayNotify)
+	if h.SinoPac != nil {
+		r.POST("/sinopac/backend", h.sinopacBackend)
+	}
 }
 
 // ecpayNotify is ECPay's ReturnURL. ECPay needs the exact body "1|OK".
@@ -40,7 +44,7 @@ func (h *Handler) ecpayNotify(c *gin.Context) {
 		c.String(http.StatusBadRequest, "unreadable body")
 		return
 	}
-	out, err := h.ECPay.Callback(c, ecpay.Notify, body, c.ClientIP())
+	out, err := h.ECPay.Callback(c.Request.Context(), ecpay.Notify, body, c.ClientIP())
 	switch {
 	case errors.Is(err, pay.ErrRejected):
 		h.Log.Warn("ecpay notify rejected", "reason", err)
@@ -51,5 +55,28 @@ func (h *Handler) ecpayNotify(c *gin.Context) {
 	default:
 		h.Log.Info("ecpay notify", "verdict", out.Verdict, "order", orderNo(out.Order))
 		c.String(http.StatusOK, ecpay.Ack)
+	}
+}
+
+// sinopacBackend is SinoPac's BackendURL: JSON {ShopNo, PayToken}, neither
+// signed nor encrypted, so it is confirmed with OrderPayQuery. The bank
+// re-sends every 10 minutes, 5 times, until it reads {"Status":"S"}.
+func (h *Handler) sinopacBackend(c *gin.Context) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		c.JSON(http.StatusBadRequest, gin.H{"Status": "F"})
+		return
+	}
+	out, err := h.SinoPac.Backend(c.Request.Context(), body, c.ClientIP())
+	switch {
+	case errors.Is(err, pay.ErrRejected):
+		h.Log.Warn("sinopac backend rejected", "reason", err)
+		c.JSON(http.StatusBadRequest, gin.H{"Status": "F"})
+	case err != nil:
+		h.Log.Error("sinopac backend not applied; SinoPac will retry", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"Status": "F"})
+	default:
+		h.Log.Info("sinopac backend", "verdict", out.Verdict, "order", orderNo(out.Order))
+		c.JSON(http.StatusOK, gin.H{"Status": "S"})
 	}
 }

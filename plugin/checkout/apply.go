@@ -19,6 +19,7 @@ type Inbound struct {
 	Body       string
 	RemoteAddr string
 	Result     gateway.Result
+	Info       map[string]any // merged into the attempt's info when applied (e.g. an ATM account)
 }
 
 // Reject records a callback that failed verification (bad MAC, malformed,
@@ -91,7 +92,7 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 			return err
 		}
 		if ev.Verdict == Applied {
-			if err := s.transition(ctx, tx, o, a, in.Result, ev.ID); err != nil {
+			if err := s.transition(ctx, tx, o, a, in, ev.ID); err != nil {
 				return err
 			}
 		}
@@ -133,13 +134,24 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 
 // transition applies a decided result to the attempt and, where the state
 // machine allows, to the order, with history and outbox rows.
-func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt, r gateway.Result, eventID int64) error {
+func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt, in Inbound, eventID int64) error {
+	r := in.Result
 	attemptTo := map[gateway.Outcome]Status{gateway.Paid: Paid, gateway.Failed: Failed, gateway.CodesIssued: AwaitingPayment}[r.Outcome]
 	a.Status, a.GatewayTradeNo, a.ResultCode, a.PaymentType = attemptTo, r.GatewayTradeNo, r.Code, r.PaymentType
 	a.Card6, a.Card4 = digitsOnly(r.Card6, 6), digitsOnly(r.Card4, 4)
-	if _, err := tx.NewUpdate().Model(a).
+	q := tx.NewUpdate().Model(a).
 		Column("status", "gateway_trade_no", "result_code", "payment_type", "card6", "card4").
-		Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+		Set("updated_at = now()").WherePK()
+	if len(in.Info) > 0 {
+		q = q.Set("info = info || ?::jsonb", in.Info)
+		if a.Info == nil {
+			a.Info = map[string]any{}
+		}
+		for k, v := range in.Info {
+			a.Info[k] = v
+		}
+	}
+	if _, err := q.Exec(ctx); err != nil {
 		return err
 	}
 
@@ -211,4 +223,19 @@ func digitsOnly(s string, n int) string {
 		}
 	}
 	return s
+}
+
+// StartFailed is the result code of an attempt whose hand-off to the
+// gateway failed (e.g. the bank's OrderCreate was refused or unreachable).
+const StartFailed = "start_failed"
+
+// FailAttempt marks an attempt failed because it could not be started,
+// through the same state machine and event log as a gateway's callback, so
+// the shopper sees the failure panel with a retry instead of a spinner.
+func (s *Store) FailAttempt(ctx context.Context, a *Attempt, reason string) error {
+	_, err := s.Apply(ctx, Inbound{Gateway: a.Gateway, Kind: "start", Body: reason, Result: gateway.Result{
+		Outcome: gateway.Failed, MerchantID: a.MerchantID, MerchantTradeNo: a.MerchantTradeNo,
+		Amount: a.Amount, Code: StartFailed,
+	}})
+	return err
 }

@@ -2,7 +2,6 @@ package pay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/twpay/twpay/plugin/checkout"
@@ -99,21 +98,11 @@ func (e *ECPay) Callback(ctx context.Context, kind ecpay.Kind, body []byte, remo
 	}
 	if err != nil {
 		in.Result.MerchantTradeNo = fields["MerchantTradeNo"]
-		if rerr := e.store.Reject(ctx, in, err); rerr != nil {
-			return checkout.Outcome{}, rerr
-		}
-		return checkout.Outcome{Verdict: checkout.Rejected, Reason: err.Error()}, fmt.Errorf("%w: %v", ErrRejected, err)
+		return reject(ctx, e.store, in, err)
 	}
 	out, err := e.store.Apply(ctx, in)
 	if isMismatch(err) {
 		return out, fmt.Errorf("%w: %v", ErrRejected, err)
 	}
 	return out, err
-}
-
-// isMismatch: Apply recorded the callback as rejected (it does not match
-// the stored attempt).
-func isMismatch(err error) bool {
-	return errors.Is(err, checkout.ErrUnknownTrade) || errors.Is(err, checkout.ErrMerchantMismatch) ||
-		errors.Is(err, checkout.ErrAmountMismatch)
 }

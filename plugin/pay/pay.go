@@ -7,6 +7,7 @@ package pay
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/twpay/twpay/plugin/checkout"
 )
@@ -60,4 +61,20 @@ func (ms Methods) Get(id string) (Method, bool) {
 		}
 	}
 	return nil, false
+}
+
+// reject records a callback that failed verification and returns the
+// ErrRejected-wrapped reason; an error recording it is our own failure.
+func reject(ctx context.Context, store *checkout.Store, in checkout.Inbound, reason error) (checkout.Outcome, error) {
+	if err := store.Reject(ctx, in, reason); err != nil {
+		return checkout.Outcome{}, err
+	}
+	return checkout.Outcome{Verdict: checkout.Rejected, Reason: reason.Error()}, fmt.Errorf("%w: %v", ErrRejected, reason)
+}
+
+// isMismatch: Apply recorded the callback as rejected (it does not match
+// the stored attempt).
+func isMismatch(err error) bool {
+	return errors.Is(err, checkout.ErrUnknownTrade) || errors.Is(err, checkout.ErrMerchantMismatch) ||
+		errors.Is(err, checkout.ErrAmountMismatch)
 }
