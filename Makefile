@@ -20,7 +20,7 @@ BIN = bin
 DEVDB = $(BIN)/devdb
 
 .DEFAULT_GOAL := help
-.PHONY: help devdb run test lint bench db
+.PHONY: help devdb chromium run test lint bench db
 
 help:
 	@sed -n '/^#   make/s/^# *//p' $(firstword $(MAKEFILE_LIST))
@@ -35,8 +35,20 @@ run: devdb
 	go build -o $(BIN)/storefront ./cmd/storefront
 	$(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
 
-test: lint devdb
+test: lint devdb chromium
 	$(DEVDB) -- go test -race -count=1 -p 2 -timeout 10m ./...
+
+# Browser tests drive Debian's Chromium; install it when missing (as root,
+# as on CI), or say how to.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else \
+			echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+		fi; \
+	fi
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi

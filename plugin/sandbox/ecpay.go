@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -35,15 +34,6 @@ type ECPayConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-}
-
-// Delivery is one server-to-server ReturnURL notification attempt.
-type Delivery struct {
-	At     time.Time // when the POST was sent
-	Status int       // HTTP status of the shop's answer; 0 when no answer
-	Body   string    // the shop's answer, truncated to 200 bytes
-	Acked  bool      // HTTP 200 and the body was "1|OK"
-	Err    string    // transport error, or why the answer is not an ack
 }
 
 // ErrECPayNotAcked is returned by WaitAcked when every scheduled delivery
@@ -73,7 +63,7 @@ const (
 
 // ecpayTrade is one accepted AioCheckOut order. Fields guarded by ECPay.mu
 // are marked; the rest never change after the trade is stored (result is set
-// once, under mu, before the delivery goroutine starts).
+// once, under mu, before the notifications start).
 type ecpayTrade struct {
 	ref      string            // opaque reference in the payment form
 	merchant ecpay.Merchant    // whose keys sign the results
@@ -87,62 +77,39 @@ type ecpayTrade struct {
 	paidAt       time.Time
 	card6, card4 string            // the only card digits ever kept
 	result       map[string]string // notification fields without RtnMsg and CheckMacValue
-	deliveries   []Delivery
-	acked        bool
-	finished     bool // the delivery goroutine is done
-
-	firstOnce sync.Once
-	firstDone chan struct{} // closed when the first delivery has finished (or never will)
+	notify       deliveryLog       // ReturnURL notifications
 }
-
-func (t *ecpayTrade) markFirstDone() { t.firstOnce.Do(func() { close(t.firstDone) }) }
 
 // ECPay is an in-memory stand-in for ECPay's AIO stage service
 // (payment-stage.ecpay.com.tw): AioCheckOut V5, a card payment page, the
 // ReturnURL / OrderResultURL callbacks and QueryTradeInfo V5.
 type ECPay struct {
 	merchants ecpay.Merchants
-	delays    []time.Duration
-	client    *http.Client
 	log       *slog.Logger
 	now       func() time.Time
-
-	ctx    context.Context // cancelled by Close; bounds every delivery
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	callbacks *deliverer // ReturnURL notifications, guarded by mu; closed by Close
 
 	mu       sync.Mutex
-	closed   bool
 	trades   []*ecpayTrade          // creation order
 	byRef    map[string]*ecpayTrade // payment-form reference
 	byKey    map[string]*ecpayTrade // MerchantID + "\x00" + MerchantTradeNo: unique forever
 	byNo     map[string]*ecpayTrade // MerchantTradeNo -> latest trade
 	tradeNos map[string]bool        // ECPay TradeNos handed out
-	changed  chan struct{}          // closed and replaced on every state change
 }
 
 // NewECPay returns a sandbox with cfg's defaults filled in. Call Close when done.
 func NewECPay(cfg ECPayConfig) *ECPay {
 	s := &ECPay{
 		merchants: cfg.Merchants,
-		delays:    append([]time.Duration(nil), cfg.RetryDelays...),
-		client:    cfg.Client,
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		byRef:     map[string]*ecpayTrade{},
 		byKey:     map[string]*ecpayTrade{},
 		byNo:      map[string]*ecpayTrade{},
 		tradeNos:  map[string]bool{},
-		changed:   make(chan struct{}),
 	}
 	if len(s.merchants) == 0 {
 		s.merchants = ecpay.NewMerchants(ecpay.StageMerchant)
-	}
-	if len(s.delays) == 0 {
-		s.delays = append(s.delays, defaultECPayRetryDelays...)
-	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -151,7 +118,11 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.callbacks = newDeliverer(&s.mu, deliveryConfig{
+		Delays: cfg.RetryDelays, DefaultDelays: defaultECPayRetryDelays, Client: cfg.Client,
+		Log: s.log, Now: s.now, UserAgent: "twpay-sandbox-ecpay",
+		ErrClosed: errECPayClosed, ErrNotAcked: ErrECPayNotAcked,
+	})
 	return s
 }
 
@@ -165,14 +136,10 @@ func (s *ECPay) Register(r gin.IRouter) {
 }
 
 // Deliveries returns the ReturnURL delivery log of the latest trade with
-// that MerchantTradeNo, oldest first.
+// that MerchantTradeNo, oldest first. Delivery.Acked means HTTP 200 with the
+// body exactly "1|OK", one trailing newline tolerated.
 func (s *ECPay) Deliveries(merchantTradeNo string) []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t := s.byNo[merchantTradeNo]; t != nil {
-		return append([]Delivery(nil), t.deliveries...)
-	}
-	return nil
+	return s.callbacks.deliveries(func() *deliveryLog { return s.notifyLogLocked(merchantTradeNo) })
 }
 
 // WaitAcked blocks until the shop answered a ReturnURL delivery for that
@@ -180,45 +147,21 @@ func (s *ECPay) Deliveries(merchantTradeNo string) []Delivery {
 // early once the whole schedule was delivered without an ack, since nothing
 // can change after that. It may be called before the trade exists.
 func (s *ECPay) WaitAcked(ctx context.Context, merchantTradeNo string) error {
-	for {
-		s.mu.Lock()
-		t, closed, changed := s.byNo[merchantTradeNo], s.closed, s.changed
-		acked, finished := t != nil && t.acked, t != nil && t.finished
-		s.mu.Unlock()
-		switch {
-		case acked:
-			return nil
-		case closed:
-			return errECPayClosed
-		case finished:
-			return ErrECPayNotAcked
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-changed:
-		}
+	return s.callbacks.waitAcked(ctx, func() (*deliveryLog, error) { return s.notifyLogLocked(merchantTradeNo), nil })
+}
+
+// notifyLogLocked is the ReturnURL log of the latest trade with that
+// MerchantTradeNo, or nil. Caller holds s.mu.
+func (s *ECPay) notifyLogLocked(merchantTradeNo string) *deliveryLog {
+	if t := s.byNo[merchantTradeNo]; t != nil {
+		return &t.notify
 	}
+	return nil
 }
 
 // Close stops background deliveries, cancelling any in flight, and waits
 // for their goroutines. Payments after Close are refused.
-func (s *ECPay) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		s.broadcastLocked()
-	}
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
-
-// broadcastLocked wakes every WaitAcked. Caller holds s.mu.
-func (s *ECPay) broadcastLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *ECPay) Close() { s.callbacks.close() }
 
 // readECPayForm reads an application/x-www-form-urlencoded body the way the
 // gateway does: bounded, every field single-valued (ecpay.ParseForm).
@@ -237,17 +180,6 @@ func readECPayForm(c *gin.Context) (map[string]string, error) {
 // of its routes, so links work under any group.
 func ecpayGroupBase(c *gin.Context, route string) string {
 	return strings.TrimSuffix(c.Request.URL.Path, route)
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 var ecpayPages = parseTemplates(template.FuncMap{
@@ -285,7 +217,7 @@ func (s *ECPay) index(c *gin.Context) {
 		row := ecpayIndexTrade{
 			MerchantID: t.merchant.ID, MerchantTradeNo: t.checkout["MerchantTradeNo"], TradeNo: t.tradeNo,
 			ItemName: t.checkout["ItemName"], Amount: t.amount, Created: t.created,
-			ReturnURL: t.checkout["ReturnURL"], Deliveries: append([]Delivery(nil), t.deliveries...),
+			ReturnURL: t.checkout["ReturnURL"], Deliveries: t.notify.entriesLocked(), Card: maskCard(t.card6, t.card4),
 		}
 		switch t.state {
 		case ecpayCreated:
@@ -294,9 +226,6 @@ func (s *ECPay) index(c *gin.Context) {
 			row.State = "已付款 Paid"
 		case ecpayDeclined:
 			row.State = "拒絕交易 Declined"
-		}
-		if t.card4 != "" {
-			row.Card = t.card6 + "******" + t.card4
 		}
 		rows = append(rows, row)
 	}

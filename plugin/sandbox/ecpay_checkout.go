@@ -1,11 +1,8 @@
 package sandbox
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -194,12 +191,11 @@ func (s *ECPay) store(m ecpay.Merchant, f map[string]string, amount int64) (*ecp
 		return nil, ecpayRejectf(ecpayCodeDuplicate, "特店訂單編號重複 MerchantTradeNo %s was already used", f["MerchantTradeNo"])
 	}
 	t := &ecpayTrade{
-		ref:       randomHex(16),
-		merchant:  m,
-		checkout:  cloneFields(f),
-		amount:    amount,
-		created:   now,
-		firstDone: make(chan struct{}),
+		ref:      randomHex(16),
+		merchant: m,
+		checkout: cloneFields(f),
+		amount:   amount,
+		created:  now,
 	}
 	// TradeNo: yyMMddHHmmss of the trade date (Taiwan time) + 4 random
 	// digits, like ECPay's (e.g. 2308290909327284 for 2023/08/29 09:09:32).
@@ -215,21 +211,6 @@ func (s *ECPay) store(m ecpay.Merchant, f map[string]string, amount int64) (*ecp
 	s.byRef[t.ref] = t
 	s.byKey[key] = t
 	s.byNo[f["MerchantTradeNo"]] = t
-	s.broadcastLocked()
+	s.callbacks.broadcastLocked()
 	return t, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand never fails (Go >= 1.24)
-	return hex.EncodeToString(b)
-}
-
-func randomDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
 }

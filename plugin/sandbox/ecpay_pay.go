@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,19 +43,16 @@ type ecpayCard struct {
 // ecpayCheckCard validates the payment form. The full number lives only in this
 // call's locals: it is never stored, logged or echoed into a page.
 func ecpayCheckCard(form map[string]string, now time.Time) (ecpayCard, string) {
-	number := strings.NewReplacer(" ", "", "-", "").Replace(form["card_number"])
-	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
-		return ecpayCard{}, "卡號格式錯誤 Card number must be 12-19 digits"
-	}
-	if number != ecpaySuccessCard && number != ecpayDeclineCard {
-		return ecpayCard{}, "此卡號不是模擬環境的測試卡 This card number is not one of the sandbox's test cards"
+	number, formErr := testCardNumber(form["card_number"], ecpaySuccessCard, ecpayDeclineCard)
+	if formErr != "" {
+		return ecpayCard{}, formErr
 	}
 	if !ecpayValidExpiry(form["card_expiry"], now) {
 		return ecpayCard{}, "有效期限錯誤 Expiry must be a future month, as MM/YY"
 	}
-	cvv := strings.TrimSpace(form["card_cvv"])
-	if len(cvv) != 3 || strings.Trim(cvv, "0123456789") != "" {
-		return ecpayCard{}, "安全碼錯誤 CVV must be 3 digits"
+	cvv, formErr := cardCVV(form["card_cvv"])
+	if formErr != "" {
+		return ecpayCard{}, formErr
 	}
 	if number == ecpaySuccessCard && cvv != ecpaySuccessCVV {
 		return ecpayCard{}, "安全碼錯誤 The test card's CVV is 222"
@@ -64,7 +60,8 @@ func ecpayCheckCard(form map[string]string, now time.Time) (ecpayCard, string) {
 	return ecpayCard{card6: number[:6], card4: number[len(number)-4:], declined: number == ecpayDeclineCard}, ""
 }
 
-// ecpayValidExpiry accepts MM/YY (or MM/YYYY) not before the current month in Taiwan.
+// ecpayValidExpiry accepts MM/YY (or MM/YYYY) not before the current month in
+// Taiwan. (SinoPac's card page takes MM/YY only: see sinopacCheckCard.)
 func ecpayValidExpiry(s string, now time.Time) bool {
 	mm, yy, ok := strings.Cut(strings.ReplaceAll(s, " ", ""), "/")
 	if !ok || len(mm) != 2 || (len(yy) != 2 && len(yy) != 4) {
@@ -110,7 +107,7 @@ func (s *ECPay) pay(c *gin.Context) {
 		s.mu.Unlock()
 		s.errorPage(c, http.StatusConflict, ecpayCodeSandbox, "此交易已完成 This trade is already settled")
 		return
-	case s.closed:
+	case s.callbacks.closed:
 		s.mu.Unlock()
 		s.errorPage(c, http.StatusServiceUnavailable, ecpayCodeSandbox, "模擬環境已關閉 The sandbox is shutting down")
 		return
@@ -120,24 +117,20 @@ func (s *ECPay) pay(c *gin.Context) {
 		t.state = ecpayDeclined
 	}
 	t.result = s.resultFields(t, card)
-	s.broadcastLocked()
-	s.wg.Add(1)
+	s.callbacks.broadcastLocked()
+	s.startNotifyLocked(t)
 	s.mu.Unlock()
-	go s.deliver(t)
 
 	s.log.Info("payment", "merchant", t.merchant.ID, "trade", t.checkout["MerchantTradeNo"],
-		"trade_no", t.tradeNo, "rtn_code", t.result["RtnCode"], "card", card.card6+"******"+card.card4)
+		"trade_no", t.tradeNo, "rtn_code", t.result["RtnCode"], "card", maskCard(card.card6, card.card4))
 
 	// Real ECPay notifies the shop's ReturnURL about when it sends the
 	// shopper back, so the shop usually knows the result on arrival. Wait
-	// (bounded) for the first delivery to finish to behave the same way.
-	wait := time.NewTimer(ecpayFirstDeliveryWait)
-	defer wait.Stop()
-	select {
-	case <-t.firstDone:
-	case <-wait.C:
-	case <-c.Request.Context().Done():
-	}
+	// (bounded) for the first delivery to finish (or for the notifications
+	// to end without one) to behave the same way.
+	wait, cancel := context.WithTimeout(c.Request.Context(), ecpayFirstDeliveryWait)
+	_ = s.callbacks.wait(wait, func() (bool, error) { return t.notify.firstDoneLocked(), nil })
+	cancel()
 
 	msg := ecpayMsgBrowser
 	if card.declined {
@@ -225,93 +218,35 @@ func (t *ecpayTrade) signed(rtnMsg string) map[string]string {
 	return f
 }
 
-// deliver posts the notification to ReturnURL on the retry schedule until
-// the shop acknowledges it, the schedule ends, or the sandbox closes.
-func (s *ECPay) deliver(t *ecpayTrade) {
-	defer s.wg.Done()
-	defer t.markFirstDone()
-	defer func() {
-		s.mu.Lock()
-		t.finished = true
-		s.broadcastLocked()
-		s.mu.Unlock()
-	}()
+// startNotifyLocked starts posting the notification to ReturnURL on the
+// retry schedule until the shop acknowledges it (isECPayAck), the schedule
+// ends, or the sandbox closes. Caller holds s.mu.
+func (s *ECPay) startNotifyLocked(t *ecpayTrade) {
 	returnURL := t.checkout["ReturnURL"]
 	declined := t.result["RtnCode"] != ecpay.RtnPaid
-	for i, delay := range s.delays {
-		if !sleepCtx(s.ctx, delay) {
-			return
-		}
+	s.callbacks.startLocked(&t.notify, func(n int) Delivery {
 		msg := ecpayMsgResend
 		switch {
 		case declined:
 			msg = ecpayMsgDeclined
-		case i == 0:
+		case n == 0:
 			msg = ecpayMsgFirst
 		}
-		d := s.post(returnURL, t.signed(msg))
-		s.mu.Lock()
-		t.deliveries = append(t.deliveries, d)
-		t.acked = t.acked || d.Acked
-		s.broadcastLocked()
-		s.mu.Unlock()
-		t.markFirstDone()
-		s.log.Info("notify delivered", "trade", t.checkout["MerchantTradeNo"], "attempt", i+1,
-			"status", d.Status, "acked", d.Acked, "err", d.Err)
-		if d.Acked {
-			return
+		// An ordinary form POST.
+		form := url.Values{}
+		for k, v := range t.signed(msg) {
+			form.Set(k, v)
 		}
-	}
+		return s.callbacks.post(returnURL, "application/x-www-form-urlencoded", []byte(form.Encode()), ecpayNotAck)
+	}, "notify delivered", "trade", t.checkout["MerchantTradeNo"])
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
+// ecpayNotAck says why a ReturnURL answer's body is not an ack, or "".
+func ecpayNotAck(body []byte) string {
+	if !isECPayAck(string(body)) {
+		return "answer is not exactly 1|OK"
 	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-tm.C:
-		return true
-	}
-}
-
-// post sends one notification as an ordinary form POST and judges the answer.
-func (s *ECPay) post(target string, fields map[string]string) Delivery {
-	d := Delivery{At: s.now()}
-	form := url.Values{}
-	for k, v := range fields {
-		form.Set(k, v)
-	}
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
-	if err != nil {
-		d.Err = err.Error()
-		return d
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", "twpay-sandbox-ecpay")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		d.Err = err.Error()
-		return d
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	d.Status = resp.StatusCode
-	d.Body = truncateUTF8(string(body), 200)
-	switch {
-	case err != nil:
-		d.Err = "reading answer: " + err.Error()
-	case resp.StatusCode != http.StatusOK:
-		d.Err = fmt.Sprintf("HTTP %d, want 200", resp.StatusCode)
-	case !isECPayAck(string(body)):
-		d.Err = "answer is not exactly 1|OK"
-	default:
-		d.Acked = true
-	}
-	return d
+	return ""
 }
 
 // isECPayAck: ECPay wants the body to be exactly "1|OK" (ecpay.md §4.1).

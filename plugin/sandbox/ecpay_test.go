@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,29 +23,6 @@ import (
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 )
-
-func TestMain(m *testing.M) {
-	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
-}
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // fakeShop is the merchant's server: it receives ReturnURL notifications
 // and answers them as told.
@@ -149,17 +124,6 @@ func (e *env) order(amount int64, item string) map[string]string {
 	return f
 }
 
-func post(t *testing.T, target string, form url.Values) (int, string) {
-	t.Helper()
-	resp, err := http.PostForm(target, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
-}
-
 func values(f map[string]string) url.Values {
 	v := url.Values{}
 	for k, val := range f {
@@ -171,7 +135,6 @@ func values(f map[string]string) url.Values {
 var (
 	refRE    = regexp.MustCompile(`name="ref" value="([0-9a-f]+)"`)
 	actionRE = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
 func match(t *testing.T, re *regexp.Regexp, page string) string {
@@ -193,8 +156,6 @@ func (e *env) checkout(f map[string]string) (action, ref string) {
 	return match(e.t, actionRE, page), match(e.t, refRE, page)
 }
 
-func futureExpiry() string { return fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100) }
-
 func (e *env) pay(action, ref, card, cvv string) (int, string) {
 	e.t.Helper()
 	return post(e.t, e.srv.URL+action, url.Values{
@@ -213,12 +174,6 @@ func resultForm(t *testing.T, page string) (string, map[string]string) {
 	return action, fields
 }
 
-func waitCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 // waitFinished waits until the trade's delivery goroutine is done.
 func (e *env) waitFinished(no string) {
 	e.t.Helper()
@@ -226,7 +181,7 @@ func (e *env) waitFinished(no string) {
 	for time.Now().Before(deadline) {
 		e.sb.mu.Lock()
 		t := e.sb.byNo[no]
-		done := t != nil && t.finished
+		done := t != nil && t.notify.finished
 		e.sb.mu.Unlock()
 		if done {
 			return
@@ -655,16 +610,11 @@ func TestECPayNoFullCardNumber(t *testing.T) {
 	if err := e.sb.WaitAcked(waitCtx(t), f["MerchantTradeNo"]); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(e.base + "/")
-	if err != nil {
-		t.Fatal(err)
+	status, index := get(t, e.base+"/")
+	if status != 200 || !strings.Contains(index, "431195******2222") || !strings.Contains(index, f["MerchantTradeNo"]) {
+		t.Fatalf("index page: HTTP %d\n%s", status, index)
 	}
-	index, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(index), "431195******2222") || !strings.Contains(string(index), f["MerchantTradeNo"]) {
-		t.Fatalf("index page: HTTP %d\n%s", resp.StatusCode, index)
-	}
-	seen = append(seen, string(index), e.logs.String(), fmt.Sprintf("%+v", e.sb.Deliveries(f["MerchantTradeNo"])))
+	seen = append(seen, index, e.logs.String(), fmt.Sprintf("%+v", e.sb.Deliveries(f["MerchantTradeNo"])))
 	e.shop.mu.Lock()
 	seen = append(seen, e.shop.rawBody...)
 	e.shop.mu.Unlock()

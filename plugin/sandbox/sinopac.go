@@ -2,12 +2,9 @@ package sandbox
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -121,13 +118,10 @@ type sinopacOrder struct {
 	cardRef   string // last path element of cardURL
 
 	// guarded by SinoPac.mu
-	paid       *sinopacPayment // the successful payment, if any
-	authCode   string
-	payments   []*sinopacPayment // every outcome, oldest first
-	deliveries []Delivery
-	delivering bool // a delivery goroutine was started
-	acked      bool
-	finished   bool // the delivery goroutine is done
+	paid     *sinopacPayment // the successful payment, if any
+	authCode string
+	payments []*sinopacPayment // every outcome, oldest first
+	backend  deliveryLog       // BackendURL deliveries
 }
 
 func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM }
@@ -148,26 +142,19 @@ type SinoPac struct {
 	shops     map[string]string // ShopNo -> HashID
 	keyID     string
 	publicURL string
-	delays    []time.Duration
-	client    *http.Client
 	log       *slog.Logger
 	now       func() time.Time
+	callbacks *deliverer // BackendURL deliveries, guarded by mu; closed by Close
 
-	ctx    context.Context // cancelled by Close; bounds every delivery
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	closed  bool
-	nonces  map[string]*sinopacNonce
-	orders  []*sinopacOrder          // creation order
-	byKey   map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
-	byNo    map[string]*sinopacOrder // OrderNo -> latest order
-	byCard  map[string]*sinopacOrder // card page reference
-	byAtm   map[string]*sinopacOrder // AtmPayNo
-	tokens  map[string]*sinopacPayment
-	tsSeq   map[string]int // TSNo prefix -> last number
-	changed chan struct{}  // closed and replaced on every state change
+	mu     sync.Mutex
+	nonces map[string]*sinopacNonce
+	orders []*sinopacOrder          // creation order
+	byKey  map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
+	byNo   map[string]*sinopacOrder // OrderNo -> latest order
+	byCard map[string]*sinopacOrder // card page reference
+	byAtm  map[string]*sinopacOrder // AtmPayNo
+	tokens map[string]*sinopacPayment
+	tsSeq  map[string]int // TSNo prefix -> last number
 }
 
 // NewSinoPac returns a sandbox with cfg's defaults filled in. Shops whose
@@ -177,8 +164,6 @@ func NewSinoPac(cfg SinoPacConfig) *SinoPac {
 		shops:     map[string]string{},
 		keyID:     strings.TrimSpace(cfg.KeyID),
 		publicURL: strings.TrimSuffix(strings.TrimSpace(cfg.PublicURL), "/"),
-		delays:    append([]time.Duration(nil), cfg.BackendDelays...),
-		client:    cfg.Client,
 		log:       cfg.Logger,
 		now:       cfg.Now,
 		nonces:    map[string]*sinopacNonce{},
@@ -188,13 +173,6 @@ func NewSinoPac(cfg SinoPacConfig) *SinoPac {
 		byAtm:     map[string]*sinopacOrder{},
 		tokens:    map[string]*sinopacPayment{},
 		tsSeq:     map[string]int{},
-		changed:   make(chan struct{}),
-	}
-	if len(s.delays) == 0 {
-		s.delays = append(s.delays, defaultSinoPacBackendDelays...)
-	}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: 10 * time.Second}
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -211,7 +189,11 @@ func NewSinoPac(cfg SinoPacConfig) *SinoPac {
 		}
 		s.shops[strings.TrimSpace(sh.ShopNo)] = hashID
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.callbacks = newDeliverer(&s.mu, deliveryConfig{
+		Delays: cfg.BackendDelays, DefaultDelays: defaultSinoPacBackendDelays, Client: cfg.Client,
+		Log: s.log, Now: s.now, UserAgent: "twpay-sandbox-sinopac",
+		ErrClosed: errSinoPacClosed, ErrNotAcked: ErrSinoPacNotAcked,
+	})
 	return s
 }
 
@@ -242,12 +224,10 @@ func (s *SinoPac) APIBaseURL() string { return s.publicURL + "/api/" }
 // with that OrderNo, oldest first. Delivery.Acked means HTTP 200 with a JSON
 // body whose Status is "S".
 func (s *SinoPac) BackendDeliveries(orderNo string) []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if o := s.byNo[orderNo]; o != nil {
-		return append([]Delivery(nil), o.deliveries...)
-	}
-	return nil
+	return s.callbacks.deliveries(func() *deliveryLog {
+		l, _ := s.backendLogLocked(orderNo)
+		return l
+	})
 }
 
 // WaitBackendAcked blocks until the shop acknowledged a BackendURL delivery
@@ -256,31 +236,21 @@ func (s *SinoPac) BackendDeliveries(orderNo string) []Delivery {
 // and ErrSinoPacNoDelivery for a paid order that gets no delivery, since
 // nothing can change after that. It may be called before the order exists.
 func (s *SinoPac) WaitBackendAcked(ctx context.Context, orderNo string) error {
-	for {
-		s.mu.Lock()
-		o, closed, changed := s.byNo[orderNo], s.closed, s.changed
-		var acked, finished, none bool
-		if o != nil {
-			acked, finished = o.acked, o.finished
-			none = o.paid != nil && !o.delivering
-		}
-		s.mu.Unlock()
-		switch {
-		case acked:
-			return nil
-		case closed:
-			return errSinoPacClosed
-		case finished:
-			return ErrSinoPacNotAcked
-		case none:
-			return ErrSinoPacNoDelivery
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-changed:
-		}
+	return s.callbacks.waitAcked(ctx, func() (*deliveryLog, error) { return s.backendLogLocked(orderNo) })
+}
+
+// backendLogLocked is the BackendURL log of the latest order with that
+// OrderNo, or nil, and ErrSinoPacNoDelivery for a paid order whose
+// deliveries were not started. Caller holds s.mu.
+func (s *SinoPac) backendLogLocked(orderNo string) (*deliveryLog, error) {
+	o := s.byNo[orderNo]
+	switch {
+	case o == nil:
+		return nil, nil
+	case o.paid != nil && !o.backend.started:
+		return &o.backend, ErrSinoPacNoDelivery
 	}
+	return &o.backend, nil
 }
 
 // PayATM does what the ATM transfer page does: it marks the latest ATM
@@ -307,7 +277,7 @@ func (s *SinoPac) payATM(o *sinopacOrder) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.closed:
+	case s.callbacks.closed:
 		return "", errSinoPacClosed
 	case !o.isATM():
 		return "", fmt.Errorf("%w: OrderNo %q", ErrSinoPacNotATM, o.req.OrderNo)
@@ -329,7 +299,7 @@ func (s *SinoPac) payATM(o *sinopacOrder) (string, error) {
 func (s *SinoPac) newPaymentLocked(o *sinopacOrder, ok bool, at time.Time) *sinopacPayment {
 	p := &sinopacPayment{order: o, ok: ok, at: at}
 	for p.token == "" || s.tokens[p.token] != nil {
-		p.token = sinopacRandomHex(32) // 64 lower-case hex, like the bank's (sinopac.md §6)
+		p.token = randomHex(32) // 64 lower-case hex, like the bank's (sinopac.md §6)
 	}
 	if !ok {
 		p.description = sinopacDescDeclined
@@ -339,31 +309,16 @@ func (s *SinoPac) newPaymentLocked(o *sinopacOrder, ok bool, at time.Time) *sino
 	if ok {
 		o.paid = p
 		if !o.isATM() {
-			o.authCode = sinopacRandomDigits(6)
+			o.authCode = randomDigits(6)
 		}
 	}
-	s.broadcastLocked()
+	s.callbacks.broadcastLocked()
 	return p
 }
 
 // Close stops background deliveries, cancelling any in flight, and waits
 // for their goroutines. Payments after Close are refused.
-func (s *SinoPac) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		s.broadcastLocked()
-	}
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
-}
-
-// broadcastLocked wakes every WaitBackendAcked. Caller holds s.mu.
-func (s *SinoPac) broadcastLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
+func (s *SinoPac) Close() { s.callbacks.close() }
 
 // base is the sandbox's absolute mount URL: PublicURL, or derived from the
 // request when PublicURL is empty.
@@ -385,27 +340,4 @@ func sinopacMount(c *gin.Context, route string) string {
 		p = c.Request.URL.Path
 	}
 	return strings.TrimSuffix(p, route)
-}
-
-func sinopacRandomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // crypto/rand never fails (Go >= 1.24)
-	return hex.EncodeToString(b)
-}
-
-func sinopacRandomDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteByte(byte('0' + d.Int64()))
-	}
-	return b.String()
-}
-
-// sinopacMaskCard renders a kept card as 400355******1111.
-func sinopacMaskCard(card6, card4 string) string {
-	if card4 == "" {
-		return ""
-	}
-	return card6 + "******" + card4
 }

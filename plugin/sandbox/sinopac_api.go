@@ -269,16 +269,16 @@ func (s *SinoPac) orderCreate(c *gin.Context, shopNo string, raw []byte, now tim
 	if o.isATM() {
 		var no string
 		for no == "" || s.byAtm[no] != nil {
-			no = "99922" + sinopacRandomDigits(9) // 14 digits, like the bank's sandbox (sinopac.md §5)
+			no = "99922" + randomDigits(9) // 14 digits, like the bank's sandbox (sinopac.md §5)
 		}
-		tk := sinopacRandomHex(16)
+		tk := randomHex(16)
 		tk = tk[:8] + "-" + tk[8:12] + "-" + tk[12:16] + "-" + tk[16:20] + "-" + tk[20:]
 		q := "?TD=" + o.tsNo + "&TK=" + tk
 		o.atm = &sinopac.ATMResult{AtmPayNo: no, WebAtmURL: base + "/Bridge/PayWebATM" + q, OtpURL: base + "/Bridge/PayOTP" + q}
 		s.byAtm[no] = o
 	} else {
 		for o.cardRef == "" || s.byCard[o.cardRef] != nil {
-			o.cardRef = sinopacRandomHex(16)
+			o.cardRef = randomHex(16)
 		}
 		o.cardURL = base + "/card/" + o.cardRef
 		s.byCard[o.cardRef] = o
@@ -286,7 +286,7 @@ func (s *SinoPac) orderCreate(c *gin.Context, shopNo string, raw []byte, now tim
 	s.orders = append(s.orders, o)
 	s.byKey[key] = o
 	s.byNo[req.OrderNo] = o
-	s.broadcastLocked()
+	s.callbacks.broadcastLocked()
 	s.mu.Unlock()
 
 	s.log.Info("OrderCreate", "shop", shopNo, "order", req.OrderNo, "pay_type", req.PayType, "amount_twd", req.Amount, "ts_no", o.tsNo)

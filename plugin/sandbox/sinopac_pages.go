@@ -102,13 +102,13 @@ type sinopacCard struct {
 
 // sinopacCheckCard validates the card form. The full number lives only in
 // this call's locals: it is never stored, logged or echoed into a page.
+//
+// Unlike ECPay's page (ecpayValidExpiry), the expiry is MM/YY only, and it
+// is kept as YYMM for CCExpDate.
 func sinopacCheckCard(number, expiry, cvv string, now time.Time) (sinopacCard, string) {
-	number = strings.NewReplacer(" ", "", "-", "").Replace(number)
-	if len(number) < 12 || len(number) > 19 || strings.Trim(number, "0123456789") != "" {
-		return sinopacCard{}, "卡號格式錯誤 Card number must be 12-19 digits"
-	}
-	if number != sinopacSuccessCard && number != sinopacDeclineCard {
-		return sinopacCard{}, "此卡號不是模擬環境的測試卡 This card number is not one of the sandbox's test cards"
+	number, formErr := testCardNumber(number, sinopacSuccessCard, sinopacDeclineCard)
+	if formErr != "" {
+		return sinopacCard{}, formErr
 	}
 	mm, yy, ok := strings.Cut(strings.ReplaceAll(expiry, " ", ""), "/")
 	month, err1 := strconv.Atoi(mm)
@@ -117,9 +117,8 @@ func sinopacCheckCard(number, expiry, cvv string, now time.Time) (sinopacCard, s
 		fmt.Sprintf("%02d%02d", year, month) < now.In(sinopac.Taipei).Format("0601") {
 		return sinopacCard{}, "有效期限錯誤 Expiry must be a month not in the past, as MM/YY"
 	}
-	cvv = strings.TrimSpace(cvv)
-	if len(cvv) != 3 || strings.Trim(cvv, "0123456789") != "" {
-		return sinopacCard{}, "安全碼錯誤 CVV must be 3 digits"
+	if _, formErr := cardCVV(cvv); formErr != "" {
+		return sinopacCard{}, formErr
 	}
 	return sinopacCard{card6: number[:6], card4: number[len(number)-4:], exp: yy + mm,
 		declined: number == sinopacDeclineCard}, ""
@@ -160,7 +159,7 @@ func (s *SinoPac) cardPay(c *gin.Context) {
 
 	s.mu.Lock()
 	switch {
-	case s.closed:
+	case s.callbacks.closed:
 		s.mu.Unlock()
 		s.message(c, http.StatusServiceUnavailable, sinopacMessagePage{Title: "錯誤 Error", Alert: true, Message: "模擬環境已關閉 The sandbox is shutting down"})
 		return
@@ -179,7 +178,7 @@ func (s *SinoPac) cardPay(c *gin.Context) {
 	}
 	s.mu.Unlock()
 	s.log.Info("card payment", "shop", o.shopNo, "order", o.req.OrderNo, "ts_no", o.tsNo, "approved", p.ok,
-		"card", sinopacMaskCard(card.card6, card.card4), "pay_token", p.token)
+		"card", maskCard(card.card6, card.card4), "pay_token", p.token)
 
 	page := sinopacReturnPage{
 		Title: "付款結果 Payment result", Paid: p.ok, OrderNo: o.req.OrderNo, Amount: o.req.Amount,
@@ -318,7 +317,7 @@ func (s *SinoPac) index(c *gin.Context) {
 			ShopNo: o.shopNo, OrderNo: o.req.OrderNo, TSNo: o.tsNo, PayType: o.req.PayType, PrdtName: o.req.PrdtName,
 			CardPayURL: o.cardURL, ReturnURL: o.req.ReturnURL, BackendURL: o.req.BackendURL,
 			Amount: o.req.Amount, Created: o.created, Expires: o.expires,
-			Deliveries: append([]Delivery(nil), o.deliveries...),
+			Deliveries: o.backend.entriesLocked(),
 		}
 		if o.atm != nil {
 			row.AtmPayNo = o.atm.AtmPayNo
@@ -335,7 +334,7 @@ func (s *SinoPac) index(c *gin.Context) {
 			row.State = info.PayStatus + " 未付款 Unpaid"
 		}
 		for _, p := range o.payments {
-			row.Payments = append(row.Payments, sinopacIndexPayment{Token: p.token, Card: sinopacMaskCard(p.card6, p.card4), OK: p.ok, At: p.at})
+			row.Payments = append(row.Payments, sinopacIndexPayment{Token: p.token, Card: maskCard(p.card6, p.card4), OK: p.ok, At: p.at})
 		}
 		rows = append(rows, row)
 	}

@@ -32,24 +32,6 @@ var (
 
 const spKeyID = "6f1c2a9e-1111-4000-8000-123456789abc"
 
-// spLog collects log output written from several goroutines.
-type spLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *spLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *spLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // spShop is the merchant's server: BackendURL deliveries and the browser's
 // ReturnURL posts.
 type spShop struct {
@@ -120,7 +102,7 @@ type spEnv struct {
 	sb         *SinoPac
 	srv        *httptest.Server
 	shop       *spShop
-	logs       *spLog
+	logs       *lockedBuffer
 	clock      *spClock
 	base       string                 // the sandbox's mount point URL
 	afterNonce atomic.Pointer[func()] // run after every Nonce call of the env's clients
@@ -130,7 +112,7 @@ type spEnv struct {
 
 func newSPEnv(t *testing.T, delays []time.Duration, answer func(int) (int, string)) *spEnv {
 	t.Helper()
-	e := &spEnv{t: t, shop: newSPShop(t, answer), logs: &spLog{}, clock: &spClock{}}
+	e := &spEnv{t: t, shop: newSPShop(t, answer), logs: &lockedBuffer{}, clock: &spClock{}}
 	r := gin.New()
 	e.srv = httptest.NewUnstartedServer(r)
 	e.base = "http://" + e.srv.Listener.Addr().String() + "/sandbox/sinopac"
@@ -202,7 +184,7 @@ func (e *spEnv) cardOrder(no string, amount int64, autoBilling string) sinopac.O
 
 func (e *spEnv) create(shop SinoPacShop, req sinopac.OrderCreateRequest) sinopac.OrderCreateResponse {
 	e.t.Helper()
-	resp, err := e.client(shop).OrderCreate(spCtx(e.t), req)
+	resp, err := e.client(shop).OrderCreate(waitCtx(e.t), req)
 	if err != nil {
 		e.t.Fatalf("OrderCreate %s: %v", req.OrderNo, err)
 	}
@@ -211,14 +193,14 @@ func (e *spEnv) create(shop SinoPacShop, req sinopac.OrderCreateRequest) sinopac
 }
 
 func (e *spEnv) payQuery(shop SinoPacShop, token string) (sinopac.PayQueryResponse, error) {
-	resp, err := e.client(shop).OrderPayQuery(spCtx(e.t), token)
+	resp, err := e.client(shop).OrderPayQuery(waitCtx(e.t), token)
 	e.record(resp)
 	return resp, err
 }
 
 func (e *spEnv) query(shop SinoPacShop, req sinopac.OrderQueryRequest) sinopac.OrderQueryResponse {
 	e.t.Helper()
-	resp, err := e.client(shop).OrderQuery(spCtx(e.t), req)
+	resp, err := e.client(shop).OrderQuery(waitCtx(e.t), req)
 	if err != nil {
 		e.t.Fatalf("OrderQuery: %v", err)
 	}
@@ -233,7 +215,7 @@ func (e *spEnv) rawCall(shop SinoPacShop, keys sinopac.Keys, service, nonce stri
 	e.t.Helper()
 	if nonce == "" {
 		var err error
-		if nonce, err = e.client(shop).Nonce(spCtx(e.t)); err != nil {
+		if nonce, err = e.client(shop).Nonce(waitCtx(e.t)); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -278,40 +260,28 @@ func (e *spEnv) postJSON(target, keyID string, body []byte) (int, []byte) {
 	return resp.StatusCode, data
 }
 
+// get and postForm are get and post that record the page.
 func (e *spEnv) get(target string) (int, string) {
 	e.t.Helper()
-	resp, err := http.Get(target)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	e.record(string(body))
-	return resp.StatusCode, string(body)
+	status, body := get(e.t, target)
+	e.record(body)
+	return status, body
 }
 
 func (e *spEnv) postForm(target string, form url.Values) (int, string) {
 	e.t.Helper()
-	resp, err := http.PostForm(target, form)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	e.record(string(body))
-	return resp.StatusCode, string(body)
+	status, body := post(e.t, target, form)
+	e.record(body)
+	return status, body
 }
-
-func spExpiry() string { return fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100) }
 
 func (e *spEnv) payCard(cardURL, number string) (int, string) {
 	e.t.Helper()
-	return e.postForm(cardURL, url.Values{"card_number": {number}, "card_expiry": {spExpiry()}, "card_cvv": {"123"}})
+	return e.postForm(cardURL, url.Values{"card_number": {number}, "card_expiry": {futureExpiry()}, "card_cvv": {"123"}})
 }
 
 var (
-	spActionRE = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
-	spHiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	spActionRE = regexp.MustCompile(`<form method="post" action="([^"]+)">`) // stricter than actionRE: the return form has no other attribute
 	spTokenRE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 )
 
@@ -323,19 +293,13 @@ func spReturnForm(t *testing.T, page string) (string, url.Values) {
 		t.Fatalf("no form in page:\n%s", page)
 	}
 	fields := url.Values{}
-	for _, h := range spHiddenRE.FindAllStringSubmatch(page, -1) {
+	for _, h := range hiddenRE.FindAllStringSubmatch(page, -1) {
 		fields.Add(html.UnescapeString(h[1]), html.UnescapeString(h[2]))
 	}
 	if !strings.Contains(page, `<button type="submit">`) || !strings.Contains(page, "document.forms[0].submit()") {
 		t.Errorf("return page lacks the no-JS button or the auto-submit script:\n%s", page)
 	}
 	return html.UnescapeString(m[1]), fields
-}
-
-func spCtx(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func spHTTPError(t *testing.T, err error, status int, body string) {
@@ -426,7 +390,7 @@ func TestSinoPacOrderCreate(t *testing.T) {
 
 func TestSinoPacProtocolFailures(t *testing.T) {
 	e := newSPEnv(t, nil, spAck)
-	ctx := spCtx(t)
+	ctx := waitCtx(t)
 	for _, tc := range []struct {
 		name   string
 		run    func() error
@@ -521,7 +485,7 @@ func TestSinoPacProtocolFailures(t *testing.T) {
 // with a signed Status "F".
 func TestSinoPacServiceFailures(t *testing.T) {
 	e := newSPEnv(t, nil, spAck)
-	ctx := spCtx(t)
+	ctx := waitCtx(t)
 	dup := spOrderNo()
 	e.create(spShopA, e.atmOrder(dup, 100))
 	e.create(spShopB, e.atmOrder(dup, 100)) // unique per shop only
@@ -628,7 +592,7 @@ func (s *SinoPac) lastToken(t *testing.T, orderNo string) string {
 
 func TestSinoPacCardJourney(t *testing.T) {
 	e := newSPEnv(t, []time.Duration{0, 5 * time.Millisecond, 5 * time.Millisecond}, spAck)
-	ctx := spCtx(t)
+	ctx := waitCtx(t)
 	req := e.cardOrder(spOrderNo(), 1234, "Y")
 	req.PrdtName = "測試商品 Widget"
 	created := e.create(spShopA, req)
@@ -647,11 +611,11 @@ func TestSinoPacCardJourney(t *testing.T) {
 
 	// Form errors keep the page usable and create no PayToken.
 	for _, tc := range []struct{ name, number, expiry, cvv, msg string }{
-		{"letters", "4003abcd11111111", spExpiry(), "123", "Card number must be 12-19 digits"},
-		{"not a test card", "4111111111111111", spExpiry(), "123", "not one of the sandbox"},
+		{"letters", "4003abcd11111111", futureExpiry(), "123", "Card number must be 12-19 digits"},
+		{"not a test card", "4111111111111111", futureExpiry(), "123", "not one of the sandbox"},
 		{"expiry format", "4003551111111111", "1230", "123", "Expiry must be"},
 		{"expiry past", "4003551111111111", "01/20", "123", "Expiry must be"},
-		{"cvv", "4003551111111111", spExpiry(), "12", "CVV must be 3 digits"},
+		{"cvv", "4003551111111111", futureExpiry(), "12", "CVV must be 3 digits"},
 	} {
 		t.Run("form error "+tc.name, func(t *testing.T) {
 			status, page := e.postForm(cardURL, url.Values{"card_number": {tc.number}, "card_expiry": {tc.expiry}, "card_cvv": {tc.cvv}})
@@ -747,7 +711,7 @@ func TestSinoPacCardJourney(t *testing.T) {
 
 func TestSinoPacCardVariants(t *testing.T) {
 	e := newSPEnv(t, []time.Duration{0, time.Millisecond}, spAck)
-	ctx := spCtx(t)
+	ctx := waitCtx(t)
 
 	t.Run("AutoBilling N: authorised, no BackendURL delivery", func(t *testing.T) {
 		req := e.cardOrder(spOrderNo(), 300, "N")
@@ -802,7 +766,7 @@ func TestSinoPacCardVariants(t *testing.T) {
 
 func TestSinoPacATM(t *testing.T) {
 	e := newSPEnv(t, []time.Duration{0, time.Millisecond}, spAck)
-	ctx := spCtx(t)
+	ctx := waitCtx(t)
 
 	req := e.atmOrder(spOrderNo(), 2500)
 	created := e.create(spShopA, req)
@@ -898,7 +862,7 @@ func TestSinoPacATMPage(t *testing.T) {
 			}
 		})
 	}
-	if err := e.sb.WaitBackendAcked(spCtx(t), req.OrderNo); err != nil {
+	if err := e.sb.WaitBackendAcked(waitCtx(t), req.OrderNo); err != nil {
 		t.Fatal(err)
 	}
 	if _, page := e.get(e.base + "/atm"); strings.Contains(page, acct) {
@@ -953,7 +917,7 @@ func TestSinoPacOrderQueryFilters(t *testing.T) {
 	t.Run("at most 300 rows", func(t *testing.T) {
 		c := e.client(spShopA)
 		for range 300 {
-			if _, err := c.OrderCreate(spCtx(t), e.atmOrder(spOrderNo(), 1)); err != nil {
+			if _, err := c.OrderCreate(waitCtx(t), e.atmOrder(spOrderNo(), 1)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -988,7 +952,7 @@ func TestSinoPacBackendRetries(t *testing.T) {
 			req := e.atmOrder(spOrderNo(), 100)
 			e.create(spShopA, req)
 			waitErr := make(chan error, 1)
-			go func() { waitErr <- e.sb.WaitBackendAcked(spCtx(t), req.OrderNo) }() // before payment: waits
+			go func() { waitErr <- e.sb.WaitBackendAcked(waitCtx(t), req.OrderNo) }() // before payment: waits
 			if err := e.sb.PayATM(req.OrderNo); err != nil {
 				t.Fatal(err)
 			}
@@ -1017,7 +981,7 @@ func TestSinoPacBackendRetries(t *testing.T) {
 		if err := e.sb.PayATM(req.OrderNo); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.sb.WaitBackendAcked(spCtx(t), req.OrderNo); !errors.Is(err, ErrSinoPacNoDelivery) {
+		if err := e.sb.WaitBackendAcked(waitCtx(t), req.OrderNo); !errors.Is(err, ErrSinoPacNoDelivery) {
 			t.Fatalf("WaitBackendAcked = %v", err)
 		}
 	})
@@ -1040,7 +1004,7 @@ func TestSinoPacBackendRetries(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatal("Close did not stop the pending delivery")
 		}
-		if err := e.sb.WaitBackendAcked(spCtx(t), req.OrderNo); err == nil {
+		if err := e.sb.WaitBackendAcked(waitCtx(t), req.OrderNo); err == nil {
 			t.Fatal("acked after close")
 		}
 		if err := e.sb.PayATM(other.OrderNo); !errors.Is(err, errSinoPacClosed) {
@@ -1065,7 +1029,7 @@ func TestSinoPacPagesAndIndex(t *testing.T) {
 	if err := e.sb.PayATM(atm.OrderNo); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.sb.WaitBackendAcked(spCtx(t), atm.OrderNo); err != nil {
+	if err := e.sb.WaitBackendAcked(waitCtx(t), atm.OrderNo); err != nil {
 		t.Fatal(err)
 	}
 	card := e.create(spShopA, e.cardOrder(spOrderNo(), 800, "Y"))
@@ -1097,7 +1061,7 @@ func TestSinoPacNoPublicURL(t *testing.T) {
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	c := &sinopac.Client{BaseURL: srv.URL + "/x/sinopac/api/", ShopNo: spShopA.ShopNo, Keys: spShopA.Keys, KeyID: "any"}
-	resp, err := c.OrderCreate(spCtx(t), sinopac.OrderCreateRequest{OrderNo: spOrderNo(), Amount: 10, PayType: "C",
+	resp, err := c.OrderCreate(waitCtx(t), sinopac.OrderCreateRequest{OrderNo: spOrderNo(), Amount: 10, PayType: "C",
 		CardParam: sinopac.CardParam{AutoBilling: "Y"}, PrdtName: "x", ReturnURL: "http://shop.test/r"})
 	if err != nil || !strings.HasPrefix(resp.CardParam.CardPayURL, srv.URL+"/x/sinopac/card/") {
 		t.Fatalf("%+v %v", resp, err)
@@ -1114,9 +1078,9 @@ func TestSinoPacNoFullCardNumber(t *testing.T) {
 		_, fields := spReturnForm(t, page)
 		e.payQuery(spShopA, fields.Get("PayToken"))
 		e.query(spShopA, sinopac.OrderQueryRequest{OrderNo: req.OrderNo})
-		e.postForm(cardURL, url.Values{"card_number": {number}, "card_expiry": {spExpiry()}, "card_cvv": {"bad"}}) // form error page
+		e.postForm(cardURL, url.Values{"card_number": {number}, "card_expiry": {futureExpiry()}, "card_cvv": {"bad"}}) // form error page
 		if i == 2 {
-			if err := e.sb.WaitBackendAcked(spCtx(t), req.OrderNo); err != nil {
+			if err := e.sb.WaitBackendAcked(waitCtx(t), req.OrderNo); err != nil {
 				t.Fatal(err)
 			}
 			e.record(e.sb.BackendDeliveries(req.OrderNo))
