@@ -1,6 +1,8 @@
 package plugin_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http/cookiejar"
 	"testing"
 )
@@ -13,3 +15,5 @@ func newJar(t *testing.T) *cookiejar.Jar {
 	}
 	return j
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

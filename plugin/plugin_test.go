@@ -39,7 +39,7 @@ func newServer(t *testing.T, db *bun.DB) *httptest.Server {
 }
 
 // placeOrder creates an order and its first ECPay attempt directly.
-func placeOrder(t *testing.T, db *bun.DB) *checkout.Attempt {
+func placeOrder(t testing.TB, db *bun.DB) *checkout.Attempt {
 	t.Helper()
 	s := checkout.NewStore(db)
 	cat, err := s.Catalog(ctx)

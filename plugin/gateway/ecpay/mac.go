@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -22,44 +21,56 @@ const (
 // MACField is the name of the signature field, never part of what is signed.
 const MACField = "CheckMacValue"
 
-// dotNetRestore undoes Go's escaping of the characters that .NET's
-// HttpUtility.UrlEncode leaves alone. Input is already lower-cased.
-var dotNetRestore = strings.NewReplacer("%21", "!", "%2a", "*", "%28", "(", "%29", ")")
-
 // Encode URL-encodes s the way ECPay's .NET HttpUtility.UrlEncode does, then
 // lower-cases it: A-Z a-z 0-9 - _ . ! * ( ) stay, space becomes '+', every
-// other UTF-8 byte (including '~') becomes %xx.
+// other UTF-8 byte (including '~') becomes %xx. One pass, lower-case output.
 func Encode(s string) string {
-	e := strings.ReplaceAll(url.QueryEscape(s), "~", "%7E")
-	return dotNetRestore.Replace(strings.ToLower(e))
+	const hexDigits = "0123456789abcdef"
+	b := make([]byte, 0, len(s)+len(s)/2)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+('a'-'A'))
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b = append(b, c)
+		case c == '-' || c == '_' || c == '.' || c == '!' || c == '*' || c == '(' || c == ')':
+			b = append(b, c)
+		case c == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return string(b)
 }
 
 // CheckMacValue signs every field except CheckMacValue itself, empty ones
 // included, with names sorted case-insensitively (callbacks carry lower-case
 // extras such as gwsr and card4no, which a case-sensitive sort misplaces).
 func CheckMacValue(fields map[string]string, hashKey, hashIV string, alg Algorithm) string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		if name != MACField {
-			names = append(names, name)
+	type name struct{ lower, orig string }
+	names := make([]name, 0, len(fields))
+	for n := range fields {
+		if n != MACField {
+			names = append(names, name{strings.ToLower(n), n})
 		}
 	}
 	sort.Slice(names, func(i, j int) bool {
-		li, lj := strings.ToLower(names[i]), strings.ToLower(names[j])
-		if li != lj {
-			return li < lj
+		if names[i].lower != names[j].lower {
+			return names[i].lower < names[j].lower
 		}
-		return names[i] < names[j]
+		return names[i].orig < names[j].orig
 	})
 
 	var b strings.Builder
 	b.WriteString("HashKey=")
 	b.WriteString(hashKey)
-	for _, name := range names {
+	for _, n := range names {
 		b.WriteByte('&')
-		b.WriteString(name)
+		b.WriteString(n.orig)
 		b.WriteByte('=')
-		b.WriteString(fields[name])
+		b.WriteString(fields[n.orig])
 	}
 	b.WriteString("&HashIV=")
 	b.WriteString(hashIV)

@@ -15,7 +15,9 @@ type macVector struct {
 	Expected  string            `json:"expected"`
 }
 
-func loadVectors(t *testing.T) []macVector {
+func loadVectors(t *testing.T) []macVector { return loadVectorsTB(t) }
+
+func loadVectorsTB(t testing.TB) []macVector {
 	t.Helper()
 	raw, err := os.ReadFile("../testdata/vectors.json")
 	if err != nil {
