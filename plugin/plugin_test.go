@@ -18,6 +18,7 @@ import (
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/tests/testdb"
+	"github.com/twpay/twpay/tests/testhttp"
 )
 
 var ctx = context.Background()
@@ -73,17 +74,6 @@ func encode(m ecpay.Merchant, f map[string]string, sign bool) string {
 		v.Set(ecpay.MACField, m.Sign(f))
 	}
 	return v.Encode()
-}
-
-func post(t *testing.T, u, body string) (int, string) {
-	t.Helper()
-	res, err := http.Post(u, "application/x-www-form-urlencoded", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
 }
 
 func orderStatus(t *testing.T, db *bun.DB, a *checkout.Attempt) checkout.Status {
@@ -147,7 +137,7 @@ func TestECPayNotify(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := placeOrder(t, db)
-			code, body := post(t, notify, c.body(a))
+			code, body := testhttp.PostForm(t, notify, c.body(a))
 			if code != c.wantCode || (c.wantBody != "" && body != c.wantBody) {
 				t.Fatalf("answer %d %q, want %d %q", code, body, c.wantCode, c.wantBody)
 			}
@@ -171,7 +161,7 @@ func TestECPayNotify(t *testing.T) {
 		a := placeOrder(t, db)
 		body := encode(ecpay.StageMerchant, notifyFields(a), true)
 		for i := 0; i < 3; i++ {
-			if code, got := post(t, notify, body); code != 200 || got != "1|OK" {
+			if code, got := testhttp.PostForm(t, notify, body); code != 200 || got != "1|OK" {
 				t.Fatalf("delivery %d: %d %q", i, code, got)
 			}
 		}
@@ -198,7 +188,7 @@ func TestECPayNotifyDatabaseDown(t *testing.T) {
 	a := placeOrder(t, db)
 	srv := newServer(t, db)
 	db.Close()
-	code, body := post(t, srv.URL+"/payments/ecpay/notify", encode(ecpay.StageMerchant, notifyFields(a), true))
+	code, body := testhttp.PostForm(t, srv.URL+"/payments/ecpay/notify", encode(ecpay.StageMerchant, notifyFields(a), true))
 	if code < 500 || strings.Contains(body, "1|OK") {
 		t.Fatalf("answer %d %q, want 5xx without 1|OK", code, body)
 	}
@@ -216,8 +206,8 @@ func TestCheckoutRejectsBadInput(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	token := between(string(page), `name="csrf_token" value="`, `"`)
-	plan := between(string(page), `name="plan" value="`, `"`)
+	token := testhttp.Between(string(page), `name="csrf_token" value="`, `"`)
+	plan := testhttp.Between(string(page), `name="plan" value="`, `"`)
 	if token == "" || plan == "" {
 		t.Fatalf("selection fragment lacks token or plan:\n%s", page)
 	}
@@ -261,13 +251,4 @@ func TestCheckoutRejectsBadInput(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d orders created from bad input", n)
 	}
-}
-
-func between(s, start, end string) string {
-	_, rest, ok := strings.Cut(s, start)
-	if !ok {
-		return ""
-	}
-	v, _, _ := strings.Cut(rest, end)
-	return v
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/twpay/twpay/plugin/gateway/sinopac"
 	"github.com/twpay/twpay/plugin/sandbox"
 	"github.com/twpay/twpay/tests/testdb"
+	"github.com/twpay/twpay/tests/testhttp"
 )
 
 var testShop = sandbox.SinoPacShop{ShopNo: "NA0249_001", Keys: sinopac.Keys{
@@ -98,8 +99,8 @@ func atmOrder(t *testing.T, srv *httptest.Server, db *bun.DB) (orderNo, tradeNo 
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	form := url.Values{"plan": {between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"},
-		"csrf_token": {between(string(page), `name="csrf_token" value="`, `"`)}}
+	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"},
+		"csrf_token": {testhttp.Between(string(page), `name="csrf_token" value="`, `"`)}}
 	res, err = client.PostForm(srv.URL+"/shop/checkout", form)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestSinoPacBackendRejects(t *testing.T) {
 			if c.setup != nil {
 				c.setup()
 			}
-			code, ack := postJSON(t, srv.URL+"/payments/sinopac/backend", c.body)
+			code, ack := testhttp.PostJSON(t, srv.URL+"/payments/sinopac/backend", c.body)
 			if code != c.wantCode || ack == "S" {
 				t.Fatalf("answer %d %q, want %d without S", code, ack, c.wantCode)
 			}
@@ -181,7 +182,7 @@ func TestSinoPacBackendRejects(t *testing.T) {
 	}
 	link.tamper.Store(false)
 	link.down.Store(false)
-	if code, ack := postJSON(t, srv.URL+"/payments/sinopac/backend", string(good)); code != 200 || ack != "S" {
+	if code, ack := testhttp.PostJSON(t, srv.URL+"/payments/sinopac/backend", string(good)); code != 200 || ack != "S" {
 		t.Fatalf("genuine delivery: %d %q", code, ack)
 	}
 	if st := statusOf(t, db, orderNo); st != "paid" {
@@ -205,22 +206,10 @@ func TestSinoPacReturnRejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			code, body := post(t, srv.URL+"/payments/sinopac/return", c.body)
+			code, body := testhttp.PostForm(t, srv.URL+"/payments/sinopac/return", c.body)
 			if code != 400 || !strings.Contains(body, "alert-error") {
 				t.Fatalf("%d %s", code, body)
 			}
 		})
 	}
-}
-
-func postJSON(t *testing.T, u, body string) (int, string) {
-	t.Helper()
-	res, err := http.Post(u, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var ack struct{ Status string }
-	json.NewDecoder(res.Body).Decode(&ack)
-	return res.StatusCode, ack.Status
 }

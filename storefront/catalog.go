@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -51,6 +52,31 @@ func (h *Handler) selectPlan(c *gin.Context) {
 func methodAccepts(limits func() (int64, int64), amount int64) bool {
 	min, max := limits()
 	return amount >= min && amount <= max
+}
+
+// shopperErrors are the checkout errors the shopper's request caused, with
+// the answer each gets; any other error is our own failure.
+var shopperErrors = []struct {
+	err     error
+	status  int
+	message string
+}{
+	{checkout.ErrUnknownPlan, http.StatusBadRequest, "error.unknown_plan"},
+	{checkout.ErrAmountMismatch, http.StatusBadRequest, "error.amount_mismatch"},
+	{checkout.ErrOrderNotFound, http.StatusNotFound, "error.not_found"},
+	{checkout.ErrNotRetryable, http.StatusConflict, "error.not_retryable"},
+}
+
+// failWith answers err: a localized 4xx for the shopper's mistakes, a 500
+// (logged with what we were doing) for ours.
+func (h *Handler) failWith(c *gin.Context, what string, err error) {
+	for _, e := range shopperErrors {
+		if errors.Is(err, e.err) {
+			h.fail(c, e.status, e.message)
+			return
+		}
+	}
+	h.internal(c, what, err)
 }
 
 // internal logs our own failure and shows a localized 500.

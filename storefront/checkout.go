@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,11 +25,8 @@ func (h *Handler) checkout(c *gin.Context) {
 	// "method unavailable" would.
 	plan, err := h.Store.Plan(c.Request.Context(), planID)
 	switch {
-	case errors.Is(err, checkout.ErrUnknownPlan):
-		h.fail(c, http.StatusBadRequest, "error.unknown_plan")
-		return
 	case err != nil:
-		h.internal(c, "load plan", err)
+		h.failWith(c, "load plan", err)
 		return
 	case claimed != plan.Price:
 		h.fail(c, http.StatusBadRequest, "error.amount_mismatch")
@@ -44,15 +40,8 @@ func (h *Handler) checkout(c *gin.Context) {
 	p := h.page(c, "", nil)
 	// PlaceOrder checks plan and price again, for callers other than this handler.
 	order, attempt, err := h.Store.PlaceOrder(c.Request.Context(), planID, claimed, p.L.Lang, m.Spec())
-	switch {
-	case errors.Is(err, checkout.ErrUnknownPlan):
-		h.fail(c, http.StatusBadRequest, "error.unknown_plan")
-		return
-	case errors.Is(err, checkout.ErrAmountMismatch):
-		h.fail(c, http.StatusBadRequest, "error.amount_mismatch")
-		return
-	case err != nil:
-		h.internal(c, "place order", err)
+	if err != nil {
+		h.failWith(c, "place order", err)
 		return
 	}
 	remember(c, order.OrderNo)

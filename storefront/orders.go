@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -30,12 +29,8 @@ func (h *Handler) loadOrder(c *gin.Context) (*checkout.Order, bool) {
 	} else {
 		o, err = h.Store.OrderForShopper(c.Request.Context(), no, c.Query("t"))
 	}
-	if errors.Is(err, checkout.ErrOrderNotFound) {
-		h.fail(c, http.StatusNotFound, "error.not_found")
-		return nil, false
-	}
 	if err != nil {
-		h.internal(c, "load order", err)
+		h.failWith(c, "load order", err)
 		return nil, false
 	}
 	return o, true

@@ -1,7 +1,6 @@
 package storefront
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -52,12 +51,8 @@ func (h *Handler) retry(c *gin.Context) {
 		return
 	}
 	order, attempt, err := h.Store.NewAttempt(c.Request.Context(), o.OrderNo, m.Spec())
-	switch {
-	case errors.Is(err, checkout.ErrNotRetryable):
-		h.fail(c, http.StatusConflict, "error.not_retryable")
-		return
-	case err != nil:
-		h.internal(c, "new attempt", err)
+	if err != nil {
+		h.failWith(c, "new attempt", err)
 		return
 	}
 	order.Plan = o.Plan

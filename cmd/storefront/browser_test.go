@@ -73,6 +73,12 @@ func fillCard(number string) chromedp.Action {
 	}
 }
 
+// pressButton clicks a visible submit button (the no-JavaScript path of an
+// auto-submitted gateway form, or of a plain form).
+func pressButton(sel string) chromedp.Action {
+	return chromedp.Tasks{chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Click(sel, chromedp.ByQuery)}
+}
+
 // With JavaScript: the plan selection arrives as an htmx fragment, the
 // checkout posts through htmx, the gateway form submits itself, and the
 // shopper lands on the green panel.
@@ -119,22 +125,17 @@ func TestBrowserECPayWithoutJavaScript(t *testing.T) {
 		chromedp.WaitVisible(`form.checkout`, chromedp.ByQuery),
 		chromedp.Click(`input[value=ecpay_credit]`, chromedp.ByQuery),
 		chromedp.Click(`form.checkout button[type=submit]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#gateway-form button`, chromedp.ByQuery),
-		chromedp.Click(`#gateway-form button`, chromedp.ByQuery),
+		pressButton(`#gateway-form button`),
 		fillCard("4000000000000002"),
-		chromedp.WaitVisible(`form button[type=submit]`, chromedp.ByQuery),
-		chromedp.Click(`form button[type=submit]`, chromedp.ByQuery),
+		pressButton(`form button[type=submit]`),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
 		chromedp.Text(`#result h1`, &title, chromedp.ByQuery),
 		// The red panel's retry link works without JavaScript too.
 		chromedp.Click(`a.retry`, chromedp.ByQuery),
-		chromedp.WaitVisible(`form.checkout button`, chromedp.ByQuery),
-		chromedp.Click(`form.checkout button`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#gateway-form button`, chromedp.ByQuery),
-		chromedp.Click(`#gateway-form button`, chromedp.ByQuery),
+		pressButton(`form.checkout button`),
+		pressButton(`#gateway-form button`),
 		fillCard("4311952222222222"),
-		chromedp.WaitVisible(`form button[type=submit]`, chromedp.ByQuery),
-		chromedp.Click(`form button[type=submit]`, chromedp.ByQuery),
+		pressButton(`form button[type=submit]`),
 		chromedp.WaitVisible(`.panel-success`, chromedp.ByQuery),
 	)
 	if title != "Payment not completed" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/twpay/twpay/tests/htmlform"
 	"github.com/twpay/twpay/tests/testdb"
+	"github.com/twpay/twpay/tests/testhttp"
 )
 
 // browser clicks through pages over real HTTP, keeping cookies.
@@ -181,7 +182,7 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 	if err != nil || len(f) != 0 {
 		t.Fatalf("failure panel should link, not post: %v", f)
 	}
-	retryLink := between(string(res.body), `class="btn btn-primary retry" href="`, `"`)
+	retryLink := testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`)
 	retryPage := b.get(strings.ReplaceAll(retryLink, "&amp;", "&"))
 	redirect := b.submit(retryPage, "/retry", nil)
 	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
@@ -202,13 +203,4 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 	if again := b.get(strings.ReplaceAll(retryLink, "&amp;", "&")); again.status != http.StatusConflict {
 		t.Fatalf("retry of a paid order: %d", again.status)
 	}
-}
-
-func between(s, start, end string) string {
-	_, rest, ok := strings.Cut(s, start)
-	if !ok {
-		return ""
-	}
-	v, _, _ := strings.Cut(rest, end)
-	return v
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/twpay/twpay/tests/htmlform"
+	"github.com/twpay/twpay/tests/testhttp"
 )
 
 var sinopacCard = struct{ ok, declined url.Values }{
@@ -112,7 +113,7 @@ func TestSinoPacCardDeclinedThenRetry(t *testing.T) {
 		t.Fatalf("declined:\n%s", res.body)
 	}
 	no := orderNoFrom(t, res)
-	retry := strings.ReplaceAll(between(string(res.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	retry := strings.ReplaceAll(testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
 	if retry != cardURL {
 		t.Fatalf("retry link %q, want the stored CardPayURL %q", retry, cardURL)
 	}
@@ -137,18 +138,6 @@ func attemptTradeNo(t *testing.T, db *bun.DB, orderNo string, seq int) string {
 	return tradeNo
 }
 
-func postBackend(t *testing.T, srv string, body string) (int, string) {
-	t.Helper()
-	res, err := http.Post(srv+"/payments/sinopac/backend", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var ack struct{ Status string }
-	json.NewDecoder(res.Body).Decode(&ack)
-	return res.StatusCode, ack.Status
-}
-
 func TestSinoPacATMJourney(t *testing.T) {
 	srv, db, a := startDemoApp(t, fast)
 	cases := []struct{ lang, heading, account, paid string }{
@@ -162,7 +151,7 @@ func TestSinoPacATMJourney(t *testing.T) {
 			if !page.has(c.heading) || !page.has(c.account) || !page.has("807") || !page.has(`hx-trigger="every 2s"`) {
 				t.Fatalf("ATM page:\n%s", page.body)
 			}
-			account := between(string(page.body), `<dd class="virtual-account">`, `<`)
+			account := testhttp.Between(string(page.body), `<dd class="virtual-account">`, `<`)
 			no := orderNoFrom(t, page)
 			if len(account) != 14 {
 				t.Fatalf("virtual account %q", account)
@@ -200,7 +189,7 @@ func TestSinoPacATMJourney(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if code, ack := postBackend(t, srv.URL, body); code != 200 || ack != "S" {
+					if code, ack := testhttp.PostJSON(t, srv.URL+"/payments/sinopac/backend", body); code != 200 || ack != "S" {
 						t.Errorf("redelivery: %d %q", code, ack)
 					}
 				}()
@@ -240,7 +229,7 @@ func TestSinoPacReturnAndBackendRace(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			if code, ack := postBackend(t, srv.URL, string(backendBody)); code != 200 || ack != "S" {
+			if code, ack := testhttp.PostJSON(t, srv.URL+"/payments/sinopac/backend", string(backendBody)); code != 200 || ack != "S" {
 				t.Errorf("backend: %d %q", code, ack)
 			}
 		}()
