@@ -47,8 +47,10 @@ func (h *Handler) ecpayNotify(c *gin.Context) {
 	out, err := h.ECPay.Callback(c.Request.Context(), ecpay.Notify, body, c.ClientIP())
 	switch {
 	case errors.Is(err, pay.ErrRejected):
+		// The reason goes to our log, not to the caller: it may name the
+		// order's amount to whoever forged the request.
 		h.Log.Warn("ecpay notify rejected", "reason", err)
-		c.String(http.StatusBadRequest, "rejected: "+err.Error())
+		c.String(http.StatusBadRequest, "rejected")
 	case err != nil:
 		h.Log.Error("ecpay notify not stored; ECPay will retry", "err", err)
 		c.String(http.StatusServiceUnavailable, "temporarily unavailable")
