@@ -19,6 +19,7 @@ var EnvVars = []struct{ Name, Meaning string }{
 	{"TWPAY_ECPAY_HASH_KEY", "ECPay HashKey"},
 	{"TWPAY_ECPAY_HASH_IV", "ECPay HashIV"},
 	{"TWPAY_ECPAY_CHECKOUT_URL", "AioCheckOut V5 URL (default: ECPay stage)"},
+	{"TWPAY_ECPAY_QUERY_URL", "QueryTradeInfo V5 URL, for reconciliation (default: ECPay stage)"},
 	{"TWPAY_ECPAY_MIN_AMOUNT", "smallest ECPay card amount in TWD (default 5)"},
 	{"TWPAY_ECPAY_MAX_AMOUNT", "largest ECPay card amount in TWD (default 199999)"},
 	{"TWPAY_SINOPAC_SHOP_NO", "SinoPac ShopNo; SinoPac card and ATM are offered only when set"},
@@ -46,6 +47,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			HashKey:     gateway.Secret(getenv("TWPAY_ECPAY_HASH_KEY")),
 			HashIV:      gateway.Secret(getenv("TWPAY_ECPAY_HASH_IV")),
 			CheckoutURL: getenv("TWPAY_ECPAY_CHECKOUT_URL"),
+			QueryURL:    getenv("TWPAY_ECPAY_QUERY_URL"),
 		},
 	}
 	if cfg.ECPay.MerchantID != "" && (cfg.ECPay.HashKey == "" || cfg.ECPay.HashIV == "") {

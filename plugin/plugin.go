@@ -54,6 +54,7 @@ type ECPayConfig struct {
 	HashKey     gateway.Secret
 	HashIV      gateway.Secret
 	CheckoutURL string // default ECPay stage AioCheckOut V5
+	QueryURL    string // default ECPay stage QueryTradeInfo V5
 	MinAmount   int64  // default 5 TWD
 	MaxAmount   int64  // default 199,999 TWD
 	Disabled    bool
@@ -79,10 +80,11 @@ type SinoPacConfig struct {
 
 // Plugin is a configured twpay instance.
 type Plugin struct {
-	cfg    Config
-	store  *checkout.Store
-	bundle *i18n.Bundle
-	tmpl   *template.Template
+	cfg         Config
+	store       *checkout.Store
+	bundle      *i18n.Bundle
+	tmpl        *template.Template
+	reconcilers []pay.Reconciler // set by Mount
 }
 
 // New checks cfg, fills defaults and loads templates and messages.
@@ -109,6 +111,9 @@ func New(cfg Config) (*Plugin, error) {
 	}
 	if cfg.ECPay.CheckoutURL == "" {
 		cfg.ECPay.CheckoutURL = ecpay.StageCheckoutURL
+	}
+	if cfg.ECPay.QueryURL == "" {
+		cfg.ECPay.QueryURL = ecpay.StageQueryURL
 	}
 	if cfg.SinoPac.ShopNo != "" {
 		if _, err := cfg.SinoPac.Keys.HashID(); err != nil {
@@ -162,6 +167,7 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	ec := pay.NewECPay(pay.ECPayConfig{
 		Merchant:    ecpay.Merchant{ID: p.cfg.ECPay.MerchantID, HashKey: p.cfg.ECPay.HashKey, HashIV: p.cfg.ECPay.HashIV},
 		CheckoutURL: p.cfg.ECPay.CheckoutURL,
+		QueryURL:    p.cfg.ECPay.QueryURL,
 		NotifyURL:   callbackURL + "/ecpay/notify",
 		ResultURL:   callbackURL + "/ecpay/result",
 		// ClientBackURL is deliberately empty: ECPay ignores it when
@@ -171,6 +177,7 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	if !p.cfg.ECPay.Disabled {
 		methods = append(methods, ec)
 	}
+	p.reconcilers = []pay.Reconciler{ec}
 
 	var sp *pay.SinoPac
 	if c := p.cfg.SinoPac; c.ShopNo != "" {
@@ -189,6 +196,7 @@ func (p *Plugin) Mount(r gin.IRouter) {
 		if !c.ATMDisabled {
 			methods = append(methods, sp.ATM())
 		}
+		p.reconcilers = append(p.reconcilers, sp)
 	}
 
 	shop := storefront.New(storefront.Config{

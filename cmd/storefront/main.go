@@ -99,6 +99,10 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 	defer a.close()
 
+	// Recover lost callbacks and expire unpaid ATM accounts and abandoned
+	// checkouts; safe on every instance.
+	go a.plugin.RunReconciler(ctx, time.Minute)
+
 	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -117,6 +121,7 @@ func serve(ctx context.Context, log *slog.Logger) error {
 // real credentials are configured).
 type app struct {
 	router  *gin.Engine
+	plugin  *plugin.Plugin
 	ecpay   *sandbox.ECPay
 	sinopac *sandbox.SinoPac
 }
@@ -174,6 +179,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 			RetryDelays: sched.ecpayNotify, Logger: log})
 		a.ecpay.Register(r.Group("/sandbox/ecpay"))
 		cfg.ECPay.CheckoutURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5"
+		cfg.ECPay.QueryURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"
 		log.Info("ECPay: local sandbox with the public stage merchant", "merchant", ecpay.StageMerchant.ID)
 	}
 	if cfg.SinoPac.ShopNo == "" {
@@ -192,6 +198,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	p.Mount(r)
+	a.plugin = p
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := db.PingContext(c.Request.Context()); err != nil {
 			c.String(http.StatusServiceUnavailable, "database unreachable")

@@ -251,19 +251,7 @@ func TestSinoPacReturnAndBackendRace(t *testing.T) {
 // payment lands exactly once.
 func TestSinoPacBackendRetriedAfterOurFailure(t *testing.T) {
 	srv, db, a := startDemoApp(t, fast)
-	ctx := context.Background()
-	for _, q := range []string{
-		`CREATE TABLE test_fault (fail boolean NOT NULL)`,
-		`INSERT INTO test_fault VALUES (true)`,
-		`CREATE FUNCTION test_fail_backend() RETURNS trigger LANGUAGE plpgsql AS $$
-		 BEGIN IF (SELECT fail FROM test_fault) THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`,
-		`CREATE TRIGGER test_fail_backend BEFORE INSERT ON events FOR EACH ROW
-		 WHEN (NEW.kind = 'backend') EXECUTE FUNCTION test_fail_backend()`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	clear := injectFault(t, db, "backend")
 	b := newBrowser(t, srv, "en")
 	page := checkoutWith(b, "website-audit", "sinopac_atm")
 	no := orderNoFrom(t, page)
@@ -275,10 +263,8 @@ func TestSinoPacBackendRetriedAfterOurFailure(t *testing.T) {
 	for len(a.sinopac.BackendDeliveries(tradeNo)) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, err := db.ExecContext(ctx, `UPDATE test_fault SET fail = false`); err != nil {
-		t.Fatal(err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	clear()
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := a.sinopac.WaitBackendAcked(wctx, tradeNo); err != nil {
 		t.Fatal(err)
@@ -294,5 +280,30 @@ func TestSinoPacBackendRetriedAfterOurFailure(t *testing.T) {
 	}
 	if n := transitions(t, db, no, "paid"); n != 1 {
 		t.Fatalf("%d transitions to paid", n)
+	}
+}
+
+// injectFault makes our database refuse to record events of one kind, as
+// an outage would, until the returned func clears it.
+func injectFault(t *testing.T, db *bun.DB, kind string) (clear func()) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS test_fault (kind text PRIMARY KEY)`,
+		`CREATE OR REPLACE FUNCTION test_fail_event() RETURNS trigger LANGUAGE plpgsql AS $$
+		 BEGIN IF EXISTS (SELECT 1 FROM test_fault WHERE kind = NEW.kind) THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`,
+		`CREATE OR REPLACE TRIGGER test_fail_event BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION test_fail_event()`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO test_fault VALUES (?) ON CONFLICT DO NOTHING`, kind); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := db.ExecContext(ctx, `DELETE FROM test_fault WHERE kind = ?`, kind); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

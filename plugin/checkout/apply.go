@@ -128,6 +128,14 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 			return Duplicate, "codes already issued"
 		}
 		return Applied, ""
+	case gateway.Expired:
+		switch a.Status {
+		case Pending, AwaitingPayment:
+			return Applied, ""
+		case Paid:
+			return Ignored, "attempt already paid; it cannot expire"
+		}
+		return Duplicate, "attempt already " + string(a.Status)
 	}
 	return Ignored, fmt.Sprintf("unknown outcome %q", r.Outcome)
 }
@@ -136,7 +144,8 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 // machine allows, to the order, with history and outbox rows.
 func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt, in Inbound, eventID int64) error {
 	r := in.Result
-	attemptTo := map[gateway.Outcome]Status{gateway.Paid: Paid, gateway.Failed: Failed, gateway.CodesIssued: AwaitingPayment}[r.Outcome]
+	attemptTo := map[gateway.Outcome]Status{gateway.Paid: Paid, gateway.Failed: Failed,
+		gateway.CodesIssued: AwaitingPayment, gateway.Expired: Expired}[r.Outcome]
 	a.Status, a.GatewayTradeNo, a.ResultCode, a.PaymentType = attemptTo, r.GatewayTradeNo, r.Code, r.PaymentType
 	a.Card6, a.Card4 = digitsOnly(r.Card6, 6), digitsOnly(r.Card4, 4)
 	q := tx.NewUpdate().Model(a).
@@ -166,8 +175,8 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 			return err
 		}
 		return s.enqueue(ctx, tx, TopicOrderPaid, o, a)
-	case attemptTo == Failed && current && (o.Status == Pending || o.Status == AwaitingPayment):
-		return s.move(ctx, tx, o, Failed, &eventID)
+	case (attemptTo == Failed || attemptTo == Expired) && current && (o.Status == Pending || o.Status == AwaitingPayment):
+		return s.move(ctx, tx, o, attemptTo, &eventID)
 	case attemptTo == AwaitingPayment && current && o.Status == Pending:
 		return s.move(ctx, tx, o, AwaitingPayment, &eventID)
 	}

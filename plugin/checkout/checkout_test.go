@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -95,6 +96,7 @@ func TestApply(t *testing.T) {
 		{"failed", func(in *checkout.Inbound) { in.Result.Outcome = gateway.Failed }, checkout.Applied, nil, checkout.Failed},
 		{"simulated", func(in *checkout.Inbound) { in.Result.Outcome = gateway.Ignored }, checkout.Ignored, nil, checkout.Pending},
 		{"codes issued", func(in *checkout.Inbound) { in.Result.Outcome = gateway.CodesIssued }, checkout.Applied, nil, checkout.AwaitingPayment},
+		{"expired", func(in *checkout.Inbound) { in.Result.Outcome = gateway.Expired }, checkout.Applied, nil, checkout.Expired},
 		{"unknown trade", func(in *checkout.Inbound) { in.Result.MerchantTradeNo = "NOPE" }, checkout.Rejected, checkout.ErrUnknownTrade, checkout.Pending},
 		{"other merchant", func(in *checkout.Inbound) { in.Result.MerchantID = "2000132" }, checkout.Rejected, checkout.ErrMerchantMismatch, checkout.Pending},
 		{"amount differs", func(in *checkout.Inbound) { in.Result.Amount++ }, checkout.Rejected, checkout.ErrAmountMismatch, checkout.Pending},
@@ -129,7 +131,8 @@ func TestDuplicateAndMonotonic(t *testing.T) {
 	}{
 		{gateway.Paid, checkout.Applied},
 		{gateway.Paid, checkout.Duplicate},
-		{gateway.Failed, checkout.Ignored}, // a late failure never undoes a payment
+		{gateway.Failed, checkout.Ignored},  // a late failure never undoes a payment
+		{gateway.Expired, checkout.Ignored}, // nor does a deadline
 	}
 	for i, st := range steps {
 		got, err := s.Apply(ctx, result(a, st.outcome))
@@ -241,5 +244,22 @@ func TestStatusMachine(t *testing.T) {
 		if got := c.from.CanMove(c.to); got != c.ok {
 			t.Errorf("%s -> %s: %v, want %v", c.from, c.to, got, c.ok)
 		}
+	}
+}
+
+func TestUnsettled(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	_, paid := place(t, s)
+	_, waiting := place(t, s)
+	if _, err := s.Apply(ctx, result(paid, gateway.Paid)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Unsettled(ctx, "ecpay", time.Now().Add(time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0].ID != waiting.ID {
+		t.Fatalf("unsettled %v %v: want only the unpaid attempt", got, err)
+	}
+	if got, _ := s.Unsettled(ctx, "ecpay", time.Now().Add(-time.Hour), 10); len(got) != 0 {
+		t.Fatalf("attempts newer than the cut-off listed: %v", got)
 	}
 }

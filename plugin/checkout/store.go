@@ -218,6 +218,34 @@ func (s *Store) Orders(ctx context.Context, orderNos []string) ([]*Order, error)
 	return out, err
 }
 
+// Unsettled lists a gateway's attempts still waiting for money (pending or
+// awaiting payment) that were created before `before`, oldest first, at
+// most limit: what a reconciliation run asks the gateway about.
+func (s *Store) Unsettled(ctx context.Context, gateway string, before time.Time, limit int) ([]*Attempt, error) {
+	var out []*Attempt
+	err := s.db.NewSelect().Model(&out).
+		Where("gateway = ? AND status IN (?) AND created_at < ?", gateway, bun.In([]Status{Pending, AwaitingPayment}), before).
+		Order("created_at ASC").Limit(int64(limit)).Scan(ctx)
+	return out, err
+}
+
+// MarkQueried notes when a reconciliation run last asked the gateway about
+// an attempt, so the next runs leave it alone for a while (gateways
+// rate-limit queries: ECPay answers 403 and wants 30 minutes of quiet).
+func (s *Store) MarkQueried(ctx context.Context, attemptID int64, at time.Time) error {
+	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).
+		Set("info = info || ?::jsonb", map[string]any{"last_query": at.UTC().Format(time.RFC3339)}).
+		Where("id = ?", attemptID).Exec(ctx)
+	return err
+}
+
+// LastQueried is when MarkQueried last ran for a, or the zero time.
+func (a *Attempt) LastQueried() time.Time {
+	s, _ := a.Info["last_query"].(string)
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}
+
 // retryOnCollision runs fn in a transaction, again (up to 5 times) when a
 // random number collided with a unique index.
 func (s *Store) retryOnCollision(ctx context.Context, fn func(tx bun.Tx) error) error {

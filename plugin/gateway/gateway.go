@@ -25,6 +25,7 @@ const (
 	CodesIssued Outcome = "codes_issued" // ATM account / CVS code handed out, not paid yet
 	Failed      Outcome = "failed"       // the gateway declined or the payment failed
 	Ignored     Outcome = "ignored"      // authentic but must not change state (e.g. ECPay SimulatePaid=1)
+	Expired     Outcome = "expired"      // the gateway (or its deadline) says this attempt can no longer be paid
 )
 
 // Result is a gateway callback after its signature has been verified,

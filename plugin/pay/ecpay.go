@@ -3,6 +3,9 @@ package pay
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
@@ -13,6 +16,8 @@ type ECPayConfig struct {
 	Merchant    ecpay.Merchant   // signs new checkouts
 	Others      []ecpay.Merchant // further merchants whose callbacks we accept
 	CheckoutURL string           // AioCheckOut V5 endpoint (stage, production or the local sandbox)
+	QueryURL    string           // QueryTradeInfo V5 endpoint, for reconciliation
+	HTTPClient  *http.Client     // for QueryTradeInfo (nil: 15 s timeout)
 	// Absolute URLs ECPay calls; ports 80/443 only in real life (ecpay.md §7).
 	NotifyURL, ResultURL, ClientBackURL string
 	MinAmount, MaxAmount                int64 // defaults: credit limits 5..199,999 TWD (ecpay.md §3.4)
@@ -20,9 +25,10 @@ type ECPayConfig struct {
 
 // ECPay is the ECPay credit-card method and its callback handling.
 type ECPay struct {
-	cfg       ECPayConfig
-	merchants ecpay.Merchants
-	store     *checkout.Store
+	cfg         ECPayConfig
+	merchants   ecpay.Merchants
+	store       *checkout.Store
+	pausedUntil atomic.Value // time.Time: no queries before then (after a 403)
 }
 
 // NewECPay fills defaults and indexes the merchants.
@@ -34,7 +40,9 @@ func NewECPay(cfg ECPayConfig, store *checkout.Store) *ECPay {
 		cfg.MaxAmount = 199999
 	}
 	all := append([]ecpay.Merchant{cfg.Merchant}, cfg.Others...)
-	return &ECPay{cfg: cfg, merchants: ecpay.NewMerchants(all...), store: store}
+	e := &ECPay{cfg: cfg, merchants: ecpay.NewMerchants(all...), store: store}
+	e.pausedUntil.Store(time.Time{})
+	return e
 }
 
 const gatewayECPay = "ecpay"

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twpay/twpay/plugin/sandbox"
+	"github.com/twpay/twpay/tests/testhttp"
+)
+
+func orderStatus(t *testing.T, a *app, orderNo string) string {
+	t.Helper()
+	o, err := a.plugin.Store().Order(context.Background(), orderNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(o.Status)
+}
+
+func reconcile(t *testing.T, a *app, at time.Time) (paid, failed, expired, checked int) {
+	t.Helper()
+	rep, err := a.plugin.Reconcile(context.Background(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep.Paid, rep.Failed, rep.Expired, rep.Checked
+}
+
+// All five BackendURL deliveries fail on our side; the reconciler finds
+// the payment with OrderQuery and applies it once.
+func TestReconcileRecoversLostSinoPacPayment(t *testing.T) {
+	srv, db, a := startDemoApp(t, fast)
+	clear := injectFault(t, db, "backend")
+	b := newBrowser(t, srv, "en")
+	no := orderNoFrom(t, checkoutWith(b, "website-audit", "sinopac_atm"))
+	tradeNo := attemptTradeNo(t, db, no, 1)
+	if err := a.sinopac.PayATM(tradeNo); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.sinopac.WaitBackendAcked(ctx, tradeNo); !errors.Is(err, sandbox.ErrSinoPacNotAcked) {
+		t.Fatalf("deliveries: %v, want all five refused", err)
+	}
+	clear()
+	if st := orderStatus(t, a, no); st != "awaiting_payment" {
+		t.Fatalf("order %s before reconciling", st)
+	}
+	if paid, _, _, _ := reconcile(t, a, time.Now().Add(3*time.Minute)); paid != 1 {
+		t.Fatalf("reconcile paid %d, want 1", paid)
+	}
+	if st := orderStatus(t, a, no); st != "paid" {
+		t.Fatalf("order %s after reconciling", st)
+	}
+	// Running again changes nothing.
+	if paid, _, _, _ := reconcile(t, a, time.Now().Add(30*time.Minute)); paid != 0 {
+		t.Fatalf("second run paid %d", paid)
+	}
+}
+
+// An ATM account nobody paid expires after its deadline; the shopper sees
+// the expired panel and pays again with a new account.
+func TestReconcileExpiresUnpaidATM(t *testing.T) {
+	srv, db, a := startDemoApp(t, fast)
+	b := newBrowser(t, srv, "zh-TW")
+	page := checkoutWith(b, "logo-design", "sinopac_atm")
+	no := orderNoFrom(t, page)
+	if _, _, expired, _ := reconcile(t, a, time.Now().Add(10*time.Minute)); expired != 0 {
+		t.Fatal("expired before its deadline")
+	}
+	if _, _, expired, _ := reconcile(t, a, time.Now().AddDate(0, 0, 4)); expired != 1 {
+		t.Fatalf("expired %d, want 1", expired)
+	}
+	res := b.get(page.url.String())
+	if !res.has("付款期限已過") || !res.has("已逾期") {
+		t.Fatalf("expired panel:\n%s", res.body)
+	}
+	retry := strings.ReplaceAll(testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	again := b.submit(b.get(retry), "/retry", url.Values{"method": {"sinopac_atm"}})
+	if !again.has("virtual-account") || orderNoFrom(t, again) != no {
+		t.Fatalf("new account for the same order:\n%s", again.body)
+	}
+	if n := count(t, db, "SELECT count(*) FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE o.order_no = ?", no); n != 2 {
+		t.Fatalf("%d attempts", n)
+	}
+}
+
+// ECPay's notifies never reach us and the shopper closes the tab before
+// the result post: QueryTradeInfo finds the payment.
+func TestReconcileRecoversLostECPayPayment(t *testing.T) {
+	srv, db, a := startDemoApp(t, sandboxSchedules{ecpayNotify: fast.sinopacBackend})
+	clear := injectFault(t, db, "notify")
+	b := newBrowser(t, srv, "en")
+	sel := b.get("/shop/services/logo-design")
+	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	b.submit(payPage, "/sandbox/ecpay/", card.ok) // the result form is never posted
+	var no, tradeNo string
+	db.NewRaw("SELECT o.order_no, a.merchant_trade_no FROM orders o JOIN payment_attempts a ON a.order_id = o.id").Scan(context.Background(), &no, &tradeNo)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.ecpay.WaitAcked(ctx, tradeNo); !errors.Is(err, sandbox.ErrECPayNotAcked) {
+		t.Fatalf("notifies: %v, want all refused", err)
+	}
+	clear()
+	if paid, _, _, _ := reconcile(t, a, time.Now().Add(5*time.Minute)); paid != 0 {
+		t.Fatal("queried before ECPay's 10-minute settling time")
+	}
+	if paid, _, _, _ := reconcile(t, a, time.Now().Add(20*time.Minute)); paid != 1 {
+		t.Fatalf("reconcile paid %d", paid)
+	}
+	if st := orderStatus(t, a, no); st != "paid" {
+		t.Fatalf("order %s", st)
+	}
+}
+
+// A checkout the shopper never finished: after an hour the attempt
+// expires and the panel offers a retry instead of a spinner. In between,
+// the reconciler asks ECPay at most every 10 minutes.
+func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
+	srv, _, a := startDemoApp(t, sandboxSchedules{})
+	b := newBrowser(t, srv, "en")
+	sel := b.get("/shop/services/website-audit")
+	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil) // reached the card page, then left
+	mine := b.get("/shop/orders")
+	no := testhttp.Between(string(mine.body), `/shop/orders/`, `?`)
+
+	start := time.Now()
+	steps := []struct {
+		after                   time.Duration
+		wantChecked, wantExpire int
+	}{
+		{20 * time.Minute, 1, 0}, // TradeStatus 0: still payable
+		{25 * time.Minute, 0, 0}, // asked 5 minutes ago: left alone
+		{31 * time.Minute, 1, 0},
+		{75 * time.Minute, 1, 1}, // abandoned
+	}
+	for _, s := range steps {
+		_, _, expired, checked := reconcile(t, a, start.Add(s.after))
+		if checked != s.wantChecked || expired != s.wantExpire {
+			t.Fatalf("at +%s: checked %d expired %d, want %d %d", s.after, checked, expired, s.wantChecked, s.wantExpire)
+		}
+	}
+	if st := orderStatus(t, a, no); st != "expired" {
+		t.Fatalf("order %s", st)
+	}
+	if res := b.get("/shop/orders/" + no); !res.has("Payment deadline passed") || !res.has(`class="btn btn-primary retry"`) {
+		t.Fatalf("expired panel:\n%s", res.body)
+	}
+}
