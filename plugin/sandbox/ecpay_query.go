@@ -1,10 +1,8 @@
 package sandbox
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -62,7 +60,7 @@ func (s *ECPay) queryTradeInfo(c *gin.Context) {
 		return
 	}
 	reply[ecpay.MACField] = m.Sign(reply)
-	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(ecpayReplyBody(reply)))
+	c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(ecpay.EncodeReply(reply)))
 }
 
 // queryFields is the trade as QueryTradeInfo reports it. Caller holds s.mu.
@@ -103,32 +101,7 @@ func (s *ECPay) queryFields(t *ecpayTrade) map[string]string {
 	return f
 }
 
-// ecpayReplyBody writes fields as k=v&... sorted by name. Values are
-// percent-encoded except letters and digits, and '+', which ECPay leaves
-// literal in reply bodies (ecpay.md §2.4): ecpay.ParseReply reads it back
-// as '+', while a naive url.ParseQuery would turn it into a space, as it
-// would against the real service.
-func ecpayReplyBody(fields map[string]string) string {
-	var b strings.Builder
-	for i, f := range ecpay.SortedFields(fields) {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(f.Name)
-		b.WriteByte('=')
-		for _, c := range []byte(f.Value) {
-			switch {
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
-				b.WriteByte(c)
-			default:
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-		}
-	}
-	return b.String()
-}
-
 func ecpayErrorReply(c *gin.Context, status int, msg string) {
-	body := ecpayReplyBody(map[string]string{"RtnCode": "0", "RtnMsg": msg})
+	body := ecpay.EncodeReply(map[string]string{"RtnCode": "0", "RtnMsg": msg})
 	c.Data(status, "text/plain; charset=utf-8", []byte(body))
 }

@@ -49,6 +49,31 @@ func ParseReply(body []byte) (map[string]string, error) {
 	return single(vals)
 }
 
+// EncodeReply writes fields the way ECPay's QueryTradeInfo/DoAction replies
+// are written, for servers that answer like ECPay (the local sandbox):
+// k=v&... sorted by name, values percent-encoded except letters, digits
+// and '+', which ECPay leaves literal (so ParseReply reads it back as '+').
+func EncodeReply(fields map[string]string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i, f := range SortedFields(fields) {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(f.Name)
+		b.WriteByte('=')
+		for _, c := range []byte(f.Value) {
+			switch {
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
+				b.WriteByte(c)
+			default:
+				b.Write([]byte{'%', hexDigits[c>>4], hexDigits[c&15]})
+			}
+		}
+	}
+	return b.String()
+}
+
 func single(vals url.Values) (map[string]string, error) {
 	if len(vals) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -198,32 +197,6 @@ func TestQueryTradeInfoSandbox(t *testing.T) {
 	}
 }
 
-// replyBody writes fields the way ECPay's reply does: k=v&... with '+' left
-// literal (ecpay.md §2.4); other bytes but letters and digits percent-encoded.
-func replyBody(f map[string]string) string {
-	names := make([]string, 0, len(f))
-	for k := range f {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for i, k := range names {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k + "=")
-		for _, c := range []byte(f[k]) {
-			switch {
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
-				b.WriteByte(c)
-			default:
-				fmt.Fprintf(&b, "%%%02X", c)
-			}
-		}
-	}
-	return b.String()
-}
-
 // tradeReply is a signed paid reply for no.
 func tradeReply(no string) map[string]string {
 	return map[string]string{
@@ -248,7 +221,7 @@ func TestQueryTradeInfoReplies(t *testing.T) {
 		wantErr error
 		check   func(t *testing.T, ti ecpay.TradeInfo)
 	}{
-		{name: "paid", status: 200, body: func() string { return replyBody(signed(tradeReply(no))) },
+		{name: "paid", status: 200, body: func() string { return ecpay.EncodeReply(signed(tradeReply(no))) },
 			check: func(t *testing.T, ti ecpay.TradeInfo) {
 				if !ti.Paid() || ti.TradeAmt != 1280 || ti.TradeNo != "2601021504051234" || len(ti.Fields) != 17 {
 					t.Fatalf("%+v", ti)
@@ -257,7 +230,7 @@ func TestQueryTradeInfoReplies(t *testing.T) {
 		{name: "'+' in ItemName survives verification", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["ItemName"] = "A+B 1+1=2#C++"
-			body := replyBody(signed(f))
+			body := ecpay.EncodeReply(signed(f))
 			if !strings.Contains(body, "A+B%201+1%3D2%23C++") {
 				panic("'+' not literal: " + body)
 			}
@@ -276,7 +249,7 @@ func TestQueryTradeInfoReplies(t *testing.T) {
 				t.Fatalf("ItemName %q", ti.Fields["ItemName"])
 			}
 		}},
-		{name: "trailing newline", status: 200, body: func() string { return replyBody(signed(tradeReply(no))) + "\r\n" },
+		{name: "trailing newline", status: 200, body: func() string { return ecpay.EncodeReply(signed(tradeReply(no))) + "\r\n" },
 			check: func(t *testing.T, ti ecpay.TradeInfo) {
 				if !ti.Paid() {
 					t.Fatalf("%+v", ti)
@@ -285,7 +258,7 @@ func TestQueryTradeInfoReplies(t *testing.T) {
 		{name: "unpaid, no payment method chosen", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["TradeStatus"], f["PaymentDate"], f["PaymentType"] = ecpay.TradeStatusNoMethod, "", ""
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, check: func(t *testing.T, ti ecpay.TradeInfo) {
 			if ti.Paid() || ti.TradeStatus != "10200095" {
 				t.Fatalf("%+v", ti)
@@ -295,60 +268,60 @@ func TestQueryTradeInfoReplies(t *testing.T) {
 			f := signed(tradeReply(no))
 			f["TradeStatus"] = "1"
 			f["TradeAmt"] = "1"
-			return replyBody(f)
+			return ecpay.EncodeReply(f)
 		}, wantErr: ecpay.ErrBadMAC},
 		{name: "tampered CheckMacValue", status: 200, body: func() string {
 			f := signed(tradeReply(no))
 			mac := []byte(f[ecpay.MACField])
 			mac[0] ^= 1
 			f[ecpay.MACField] = string(mac)
-			return replyBody(f)
+			return ecpay.EncodeReply(f)
 		}, wantErr: ecpay.ErrBadMAC},
 		{name: "signed with another key", status: 200, body: func() string {
 			f := tradeReply(no)
 			f[ecpay.MACField] = ecpay.CheckMacValue(f, "0000000000000000", "0000000000000000", ecpay.SHA256)
-			return replyBody(f)
+			return ecpay.EncodeReply(f)
 		}, wantErr: ecpay.ErrBadMAC},
-		{name: "unsigned trade reply", status: 200, body: func() string { return replyBody(tradeReply(no)) }, wantErr: ecpay.ErrMissingMAC},
+		{name: "unsigned trade reply", status: 200, body: func() string { return ecpay.EncodeReply(tradeReply(no)) }, wantErr: ecpay.ErrMissingMAC},
 		{name: "another MerchantTradeNo", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["MerchantTradeNo"] = "TP20260102A2"
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrMismatch},
 		{name: "another MerchantID", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["MerchantID"] = "2000132"
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrMismatch},
 		{name: "TradeAmt 0", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["TradeAmt"] = "0"
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrBadAmount},
 		{name: "TradeAmt decimal", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["TradeAmt"] = "12.5"
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrBadAmount},
 		{name: "no TradeStatus", status: 200, body: func() string {
 			f := tradeReply(no)
 			delete(f, "TradeStatus")
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrMissingField},
 		{name: "error reply", status: 200, body: func() string {
-			return replyBody(map[string]string{"RtnCode": "0", "RtnMsg": "Cant not find the trade data."})
+			return ecpay.EncodeReply(map[string]string{"RtnCode": "0", "RtnMsg": "Cant not find the trade data."})
 		}, wantErr: ecpay.ErrQueryFailed},
 		{name: "signed error reply", status: 200, body: func() string {
-			return replyBody(signed(map[string]string{"MerchantID": stage.ID, "RtnCode": "10200047", "RtnMsg": "Trade not found"}))
+			return ecpay.EncodeReply(signed(map[string]string{"MerchantID": stage.ID, "RtnCode": "10200047", "RtnMsg": "Trade not found"}))
 		}, wantErr: ecpay.ErrQueryFailed},
 		{name: "HTTP 403", status: 403, body: func() string { return "Forbidden" }, wantErr: ecpay.ErrHTTPStatus},
-		{name: "HTTP 500 with a signed body", status: 500, body: func() string { return replyBody(signed(tradeReply(no))) }, wantErr: ecpay.ErrHTTPStatus},
-		{name: "duplicate field", status: 200, body: func() string { return replyBody(signed(tradeReply(no))) + "&TradeStatus=1" }, wantErr: ecpay.ErrDuplicateField},
+		{name: "HTTP 500 with a signed body", status: 500, body: func() string { return ecpay.EncodeReply(signed(tradeReply(no))) }, wantErr: ecpay.ErrHTTPStatus},
+		{name: "duplicate field", status: 200, body: func() string { return ecpay.EncodeReply(signed(tradeReply(no))) + "&TradeStatus=1" }, wantErr: ecpay.ErrDuplicateField},
 		{name: "empty body", status: 200, body: func() string { return "" }, wantErr: ecpay.ErrMalformed},
 		{name: "body over 64 KiB", status: 200, body: func() string {
 			f := tradeReply(no)
 			f["CustomField1"] = strings.Repeat("a", 64<<10)
-			return replyBody(signed(f))
+			return ecpay.EncodeReply(signed(f))
 		}, wantErr: ecpay.ErrMalformed},
 	}
 	for _, c := range cases {
@@ -414,7 +387,7 @@ func TestQueryTradeInfoRequest(t *testing.T) {
 				t.Errorf("request carries a key: %s", body)
 			}
 		}
-		_, _ = io.WriteString(w, replyBody(signed(tradeReply(no))))
+		_, _ = io.WriteString(w, ecpay.EncodeReply(signed(tradeReply(no))))
 	}))
 	defer srv.Close()
 	ti, err := stage.QueryTradeInfo(context.Background(), srv.Client(), srv.URL, no, now)
