@@ -41,6 +41,7 @@ func (b *browser) do(req *http.Request) response {
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
+	assertNoSecrets(b.t, res.Request.URL.String(), string(body))
 	return response{res.StatusCode, body, res.Request.URL}
 }
 
@@ -79,14 +80,20 @@ func startDemoApp(t *testing.T, sched sandboxSchedules) (*httptest.Server, *bun.
 	srv := httptest.NewUnstartedServer(nil)
 	env := map[string]string{"TWPAY_BASE_URL": "http://" + srv.Listener.Addr().String(),
 		"TWPAY_SESSION_SECRET": "journey-test-secret-journey-test-secret"}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := newApp(db, srv.Listener.Addr().String(), func(k string) string { return env[k] }, log, sched)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = a.router
 	srv.Start()
-	t.Cleanup(func() { srv.Close(); a.close() })
+	t.Cleanup(func() {
+		srv.Close()
+		a.close()
+		// Whatever the test did, no secret reached the log.
+		assertNoSecrets(t, "the log", logs.String())
+	})
 	return srv, db, a
 }
 
