@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/twpay/twpay/plugin"
+	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/database"
 )
 
@@ -29,6 +30,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	cfg.DB = db
+	cfg.OnOutbox = func(ctx context.Context, m *checkout.OutboxMessage) error {
+		log.Printf("%s: order %v", m.Topic, m.Payload["order_no"]) // mail the shopper, start the work...
+		return nil
+	}
 	twpay, err := plugin.New(cfg)
 	if err != nil {
 		log.Fatal(err)
@@ -36,5 +41,6 @@ func Example() {
 
 	router := gin.New()
 	twpay.Mount(router) // or router.Group("/store"): links and callback URLs follow the prefix
+	go twpay.Run(ctx)   // reconciliation with the gateways, outbox delivery
 	log.Fatal(router.Run(":8080"))
 }

@@ -5,12 +5,16 @@
 package plugin
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -45,6 +49,16 @@ type Config struct {
 	ECPay         ECPayConfig
 	SinoPac       SinoPacConfig
 	Logger        *slog.Logger // default slog.Default()
+	// OnOutbox receives each side effect a payment queued (checkout.TopicOrderPaid:
+	// confirm the order; checkout.TopicDuplicatePayment: refund the second
+	// payment) after its transaction committed. Delivery is at least once:
+	// deduplicate by message ID. An error leaves the message queued for the
+	// next run. nil: messages stay queued.
+	OnOutbox func(ctx context.Context, msg *checkout.OutboxMessage) error
+	// InstanceID names this process in leases (default host-pid-random).
+	InstanceID string
+	// Intervals of Run's background jobs (defaults: 1 minute, 5 seconds).
+	ReconcileEvery, OutboxEvery time.Duration
 }
 
 // ECPayConfig holds ECPay credentials and limits. With no MerchantID the
@@ -105,6 +119,16 @@ func New(cfg Config) (*Plugin, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = time.Minute
+	}
+	if cfg.OutboxEvery <= 0 {
+		cfg.OutboxEvery = 5 * time.Second
+	}
+	if cfg.InstanceID == "" {
+		host, _ := os.Hostname()
+		cfg.InstanceID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
+	}
 	if cfg.ECPay.MerchantID == "" {
 		m := ecpay.StageMerchant
 		cfg.ECPay.MerchantID, cfg.ECPay.HashKey, cfg.ECPay.HashIV = m.ID, m.HashKey, m.HashIV
@@ -141,6 +165,12 @@ func New(cfg Config) (*Plugin, error) {
 }
 
 var taipei = time.FixedZone("Asia/Taipei", 8*60*60)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
+	return hex.EncodeToString(b)
+}
 
 func cleanPath(p, def string) string {
 	if p == "" {

@@ -24,6 +24,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/twpay/twpay/plugin"
+	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/database"
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
@@ -99,9 +100,8 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 	defer a.close()
 
-	// Recover lost callbacks and expire unpaid ATM accounts and abandoned
-	// checkouts; safe on every instance.
-	go a.plugin.RunReconciler(ctx, time.Minute)
+	// Reconcile with the gateways and deliver queued side effects.
+	go a.plugin.Run(ctx)
 
 	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -157,6 +157,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	cfg.DB, cfg.Logger = db, log
+	cfg.OnOutbox = demoOutbox(log)
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://localhost" + portOf(addr)
 	}
@@ -208,6 +209,21 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	})
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
 	return a, nil
+}
+
+// demoOutbox stands in for what a real shop does when a payment lands
+// (mail a confirmation, start the work) or a second payment needs a
+// refund: the demo writes it to the log.
+func demoOutbox(log *slog.Logger) func(context.Context, *checkout.OutboxMessage) error {
+	return func(_ context.Context, m *checkout.OutboxMessage) error {
+		switch m.Topic {
+		case checkout.TopicDuplicatePayment:
+			log.Warn("refund needed: order paid twice", "message", m.ID, "order", m.Payload["order_no"], "trade", m.Payload["merchant_trade_no"])
+		default:
+			log.Info("order confirmed", "message", m.ID, "topic", m.Topic, "order", m.Payload["order_no"])
+		}
+		return nil
+	}
 }
 
 func envOr(name, def string) string {

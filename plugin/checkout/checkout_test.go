@@ -263,3 +263,113 @@ func TestUnsettled(t *testing.T) {
 		t.Fatalf("attempts newer than the cut-off listed: %v", got)
 	}
 }
+
+func TestDeliverOutbox(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	var paid []*checkout.Attempt
+	for i := 0; i < 3; i++ {
+		_, a := place(t, s)
+		if _, err := s.Apply(ctx, result(a, gateway.Paid)); err != nil {
+			t.Fatal(err)
+		}
+		paid = append(paid, a)
+	}
+	// The host's hook fails for the second order once.
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	failOnce := map[int64]bool{paid[1].OrderID: true}
+	hook := func(_ context.Context, m *checkout.OutboxMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[m.OrderID]++
+		if failOnce[m.OrderID] {
+			delete(failOnce, m.OrderID)
+			return errors.New("mail server down")
+		}
+		return nil
+	}
+	steps := []struct{ wantDelivered, wantFailed int }{{2, 1}, {1, 0}, {0, 0}}
+	for i, st := range steps {
+		d, f, err := s.DeliverOutbox(ctx, 10, hook)
+		if err != nil || d != st.wantDelivered || f != st.wantFailed {
+			t.Fatalf("run %d: delivered %d failed %d err %v, want %d %d", i, d, f, err, st.wantDelivered, st.wantFailed)
+		}
+	}
+	for _, a := range paid {
+		want := 1
+		if a == paid[1] {
+			want = 2
+		}
+		if seen[a.OrderID] != want {
+			t.Errorf("order %d handled %d times, want %d", a.OrderID, seen[a.OrderID], want)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM outbox WHERE attempts = 2 AND processed_at IS NOT NULL AND last_error = ''"); n != 1 {
+		t.Fatalf("retried message bookkeeping: %d", n)
+	}
+}
+
+// Two workers at once never hand the same message to the hook twice.
+func TestDeliverOutboxConcurrentWorkers(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	for i := 0; i < 20; i++ {
+		_, a := place(t, s)
+		if _, err := s.Apply(ctx, result(a, gateway.Paid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	hook := func(_ context.Context, m *checkout.OutboxMessage) error {
+		mu.Lock()
+		seen[m.ID]++
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond)
+		return nil
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.DeliverOutbox(ctx, 100, hook); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 20 {
+		t.Fatalf("%d messages handled, want 20", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("message %d handled %d times", id, n)
+		}
+	}
+}
+
+func TestLease(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	now := time.Now()
+	steps := []struct {
+		holder string
+		at     time.Duration
+		want   bool
+	}{
+		{"a", 0, true},
+		{"b", time.Second, false},       // a holds it
+		{"a", 30 * time.Second, true},   // a renews
+		{"b", 80 * time.Second, false},  // renewed until +90 s
+		{"b", 100 * time.Second, true},  // expired: b takes over
+		{"a", 110 * time.Second, false}, // now b's
+	}
+	for i, st := range steps {
+		got, err := s.AcquireLease(ctx, "reconcile", st.holder, now.Add(st.at), time.Minute)
+		if err != nil || got != st.want {
+			t.Fatalf("step %d (%s at +%s): %v %v, want %v", i, st.holder, st.at, got, err, st.want)
+		}
+	}
+}

@@ -161,6 +161,8 @@ type OutboxMessage struct {
 	Payload     map[string]any `bun:",type:jsonb,notnull"`
 	CreatedAt   time.Time      `bun:",nullzero,notnull,default:current_timestamp"`
 	ProcessedAt *time.Time
+	Attempts    int    `bun:",notnull"`
+	LastError   string `bun:",notnull"`
 }
 
 // Outbox topics.
