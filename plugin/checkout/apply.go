@@ -166,9 +166,10 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 
 	current := o.CurrentAttemptID != nil && *o.CurrentAttemptID == a.ID
 	switch {
-	case attemptTo == Paid && o.Status == Paid:
-		// The shopper paid twice (two attempts both succeeded): keep the order
-		// paid and queue the second payment for a refund.
+	case attemptTo == Paid && !o.Status.CanMove(Paid):
+		// Money arrived for an order already paid (two attempts both
+		// succeeded) or refunded: keep the order as it is and queue this
+		// payment for a refund.
 		return s.enqueue(ctx, tx, TopicDuplicatePayment, o, a)
 	case attemptTo == Paid && o.Status.CanMove(Paid):
 		if err := s.move(ctx, tx, o, Paid, &eventID); err != nil {

@@ -373,3 +373,35 @@ func TestLease(t *testing.T) {
 		}
 	}
 }
+
+// A payment for an order that was already refunded is money we must give
+// back: the order stays refunded and a refund is queued.
+func TestPaymentOnRefundedOrderQueuesRefund(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	o, first := place(t, s)
+	if _, err := s.Apply(ctx, result(first, gateway.Failed)); err != nil {
+		t.Fatal(err)
+	}
+	_, second, err := s.NewAttempt(ctx, o.OrderNo, ecpaySpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, result(second, gateway.Paid)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "UPDATE orders SET status = 'refunded' WHERE id = ?", o.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The first attempt's payment turns up late after all.
+	if got, err := s.Apply(ctx, result(first, gateway.Paid)); err != nil || got.Verdict != checkout.Applied {
+		t.Fatalf("late payment: %s %v", got.Verdict, err)
+	}
+	stored, _ := s.Order(ctx, o.OrderNo)
+	if stored.Status != checkout.Refunded {
+		t.Fatalf("order %s, want it to stay refunded", stored.Status)
+	}
+	if n := count(t, db, "SELECT count(*) FROM outbox WHERE order_id = ? AND topic = 'payment.duplicate'", o.ID); n != 1 {
+		t.Fatalf("%d refunds queued", n)
+	}
+}
