@@ -72,7 +72,7 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 	k := panelKinds[o.Status]
 	p := panel{Order: o, Kind: k.kind, PanelClass: k.class, Poll: k.poll, SelfURL: h.orderURL(o)}
 	a := currentAttempt(o)
-	if k.retry {
+	if k.retry || stalled(o, a, time.Now()) {
 		p.RetryURL = h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken
 		if u := hostedPageStillOpen(a, time.Now()); u != "" {
 			p.RetryURL = u
@@ -89,6 +89,18 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 		}
 	}
 	return p
+}
+
+// stallAfter is how long a pending payment may go without any word from
+// the gateway before the shopper is offered to pay again (the reconciler
+// settles or expires it later; a payment that still lands on the old
+// attempt is queued for a refund).
+const stallAfter = 10 * time.Minute
+
+// stalled reports whether o is pending on an attempt started long ago:
+// typically a shopper who left the gateway's page.
+func stalled(o *checkout.Order, a *checkout.Attempt, now time.Time) bool {
+	return o.Status == checkout.Pending && a != nil && now.Sub(a.CreatedAt) > stallAfter
 }
 
 // hostedPageStillOpen returns the gateway's hosted card page of a declined

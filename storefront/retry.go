@@ -2,6 +2,7 @@ package storefront
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,7 +17,7 @@ type retryView struct {
 }
 
 func retryable(o *checkout.Order) bool {
-	return o.Status == checkout.Failed || o.Status == checkout.Expired
+	return o.Status == checkout.Failed || o.Status == checkout.Expired || stalled(o, currentAttempt(o), time.Now())
 }
 
 func (h *Handler) retryForm(c *gin.Context) {
@@ -43,6 +44,10 @@ func (h *Handler) retryForm(c *gin.Context) {
 func (h *Handler) retry(c *gin.Context) {
 	o, ok := h.loadOrder(c)
 	if !ok {
+		return
+	}
+	if !retryable(o) {
+		h.fail(c, http.StatusConflict, "error.not_retryable")
 		return
 	}
 	m, ok := h.Methods.For(o.Amount).Get(c.PostForm("method"))

@@ -211,3 +211,36 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 		t.Fatalf("retry of a paid order: %d", again.status)
 	}
 }
+
+// A shopper who left ECPay's page without paying is offered to pay again
+// once the payment has been pending for a while, and pays on the same order.
+func TestJourneyStalledPaymentCanBePaidAgain(t *testing.T) {
+	srv, db := startDemo(t)
+	b := newBrowser(t, srv, "en")
+	sel := b.get("/shop/services/logo-design")
+	b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}}) // never goes on to ECPay
+	mine := b.get("/shop/orders")
+	no := testhttp.Between(string(mine.body), "/shop/orders/", "?")
+	page := b.get("/shop/orders/" + no)
+	if !page.has("Confirming your payment") || page.has(`class="btn btn-primary retry"`) {
+		t.Fatalf("fresh pending order:\n%s", page.body)
+	}
+	if r := b.get("/shop/orders/" + no + "/retry"); r.status != http.StatusConflict {
+		t.Fatalf("retry of a fresh pending order: %d", r.status)
+	}
+	if _, err := db.ExecContext(context.Background(),
+		"UPDATE payment_attempts SET created_at = now() - interval '15 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	page = b.get("/shop/orders/" + no)
+	retry := strings.ReplaceAll(testhttp.Between(string(page.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	if retry == "" {
+		t.Fatalf("stalled order offers no retry:\n%s", page.body)
+	}
+	redirect := b.submit(b.get(retry), "/retry", nil)
+	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	paid := b.submit(b.submit(payPage, "/sandbox/ecpay/", card.ok), "/payments/ecpay/result", nil)
+	if !paid.has("panel-success") || orderNoFrom(t, paid) != no {
+		t.Fatalf("paying again:\n%s", paid.body)
+	}
+}
