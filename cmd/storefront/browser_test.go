@@ -127,7 +127,7 @@ func TestBrowserECPayWithoutJavaScript(t *testing.T) {
 		chromedp.Click(`form.checkout button[type=submit]`, chromedp.ByQuery),
 		pressButton(`#gateway-form button`),
 		fillCard("4000000000000002"),
-		pressButton(`form button[type=submit]`),
+		pressButton(`form[action$="/payments/ecpay/result"] button`),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
 		chromedp.Text(`#result h1`, &title, chromedp.ByQuery),
 		// The red panel's retry link works without JavaScript too.
@@ -135,7 +135,7 @@ func TestBrowserECPayWithoutJavaScript(t *testing.T) {
 		pressButton(`form.checkout button`),
 		pressButton(`#gateway-form button`),
 		fillCard("4311952222222222"),
-		pressButton(`form button[type=submit]`),
+		pressButton(`form[action$="/payments/ecpay/result"] button`),
 		chromedp.WaitVisible(`.panel-success`, chromedp.ByQuery),
 	)
 	if title != "Payment not completed" {
