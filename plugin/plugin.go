@@ -156,15 +156,13 @@ func New(cfg Config) (*Plugin, error) {
 	}
 	tmpl, err := templates.Parse(template.FuncMap{
 		"twd":    web.TWD,
-		"taipei": func(t time.Time) string { return t.In(taipei).Format("2006-01-02 15:04") },
+		"taipei": func(t time.Time) string { return t.In(checkout.Taipei).Format("2006-01-02 15:04") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("twpay: templates: %w", err)
 	}
 	return &Plugin{cfg: cfg, store: checkout.NewStore(cfg.DB), bundle: bundle, tmpl: tmpl}, nil
 }
-
-var taipei = time.FixedZone("Asia/Taipei", 8*60*60)
 
 func randomHex(n int) string {
 	b := make([]byte, n)

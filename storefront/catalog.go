@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/pay"
 )
 
 func (h *Handler) catalog(c *gin.Context) {
@@ -37,7 +38,7 @@ func (h *Handler) selectPlan(c *gin.Context) {
 		sel := selection{Service: s, Selected: s.Plans[0].ID}
 		for _, m := range h.Methods {
 			for _, p := range s.Plans {
-				if methodAccepts(m.Limits, p.Price) {
+				if pay.Accepts(m, p.Price) {
 					sel.Methods = append(sel.Methods, m.ID())
 					break
 				}
@@ -47,11 +48,6 @@ func (h *Handler) selectPlan(c *gin.Context) {
 		return
 	}
 	h.fail(c, http.StatusNotFound, "error.not_found")
-}
-
-func methodAccepts(limits func() (int64, int64), amount int64) bool {
-	min, max := limits()
-	return amount >= min && amount <= max
 }
 
 // shopperErrors are the checkout errors the shopper's request caused, with

@@ -33,7 +33,7 @@ func (h *Handler) checkout(c *gin.Context) {
 		return
 	}
 	m, ok := h.Methods.Get(c.PostForm("method"))
-	if !ok || !methodAccepts(m.Limits, plan.Price) {
+	if !ok || !pay.Accepts(m, plan.Price) {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return
 	}
@@ -87,6 +87,11 @@ func (h *Handler) redirect(c *gin.Context, to string) {
 
 func (h *Handler) orderURL(o *checkout.Order) string {
 	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "?t=" + url.QueryEscape(o.AccessToken)
+}
+
+// retryURL is the page (GET) and form action (POST) that start a new attempt.
+func (h *Handler) retryURL(o *checkout.Order) string {
+	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "/retry?t=" + url.QueryEscape(o.AccessToken)
 }
 
 func parsePlan(v string) (id, price int64, ok bool) {

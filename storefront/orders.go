@@ -73,7 +73,7 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 	p := panel{Order: o, Kind: k.kind, PanelClass: k.class, Poll: k.poll, SelfURL: h.orderURL(o)}
 	a := currentAttempt(o)
 	if k.retry || stalled(o, a, time.Now()) {
-		p.RetryURL = h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken
+		p.RetryURL = h.retryURL(o)
 		if u := hostedPageStillOpen(a, time.Now()); u != "" {
 			p.RetryURL = u
 		}

@@ -29,7 +29,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 		h.fail(c, http.StatusConflict, "error.not_retryable")
 		return
 	}
-	v := retryView{Order: o, PostURL: h.ShopPath + "/orders/" + o.OrderNo + "/retry?t=" + o.AccessToken}
+	v := retryView{Order: o, PostURL: h.retryURL(o)}
 	for _, m := range h.Methods.For(o.Amount) {
 		v.Methods = append(v.Methods, m.ID())
 		if m.ID() == o.Gateway+"_"+o.Method {

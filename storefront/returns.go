@@ -2,7 +2,6 @@ package storefront
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -10,10 +9,8 @@ import (
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/web"
 )
-
-// maxCallbackBody bounds what we read from any gateway post.
-const maxCallbackBody = 64 << 10
 
 // ecpayResult is ECPay's OrderResultURL: the shopper's browser posts the
 // signed result. It is verified and applied like the server notification
@@ -37,7 +34,7 @@ func (h *Handler) sinopacReturn(c *gin.Context) {
 // browserReturn reads a gateway's browser post, lets apply verify and
 // apply it, and sends the shopper to the order's result panel.
 func (h *Handler) browserReturn(c *gin.Context, what string, apply func([]byte) (checkout.Outcome, error)) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxCallbackBody))
+	body, err := web.ReadCallbackBody(c)
 	if err != nil {
 		h.fail(c, http.StatusBadRequest, "error.bad_request")
 		return

@@ -8,7 +8,6 @@ package callback
 
 import (
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -16,10 +15,8 @@ import (
 
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/web"
 )
-
-// maxBody bounds what we read from a gateway.
-const maxBody = 64 << 10
 
 // Handler serves the callback routes.
 type Handler struct {
@@ -38,7 +35,7 @@ func (h *Handler) Register(r gin.IRouter) {
 
 // ecpayNotify is ECPay's ReturnURL. ECPay needs the exact body "1|OK".
 func (h *Handler) ecpayNotify(c *gin.Context) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := web.ReadCallbackBody(c)
 	if err != nil {
 		h.Log.Warn("ecpay notify unreadable", "err", err)
 		c.String(http.StatusBadRequest, "unreadable body")
@@ -64,7 +61,7 @@ func (h *Handler) ecpayNotify(c *gin.Context) {
 // signed nor encrypted, so it is confirmed with OrderPayQuery. The bank
 // re-sends every 10 minutes, 5 times, until it reads {"Status":"S"}.
 func (h *Handler) sinopacBackend(c *gin.Context) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := web.ReadCallbackBody(c)
 	if err != nil {
 		c.JSON(http.StatusBadRequest, gin.H{"Status": "F"})
 		return

@@ -33,9 +33,6 @@ type Store struct {
 // NewStore returns a Store on db.
 func NewStore(db *bun.DB) *Store { return &Store{db: db, now: time.Now} }
 
-// DB exposes the handle for wiring (health checks, migrations).
-func (s *Store) DB() *bun.DB { return s.db }
-
 // Catalog lists the active services with their active plans, in display order.
 func (s *Store) Catalog(ctx context.Context) ([]*Service, error) {
 	var out []*Service
@@ -192,21 +189,6 @@ func (s *Store) OrderForShopper(ctx context.Context, orderNo, token string) (*Or
 	return o, nil
 }
 
-// OrderByTrade finds the order that one of its attempts' trade numbers belongs to.
-func (s *Store) OrderByTrade(ctx context.Context, gateway, merchantTradeNo string) (*Order, error) {
-	var orderNo string
-	err := s.db.NewSelect().Model((*Order)(nil)).Column("order_no").
-		Join("JOIN payment_attempts AS a ON a.order_id = order.id").
-		Where("a.gateway = ? AND a.merchant_trade_no = ?", gateway, merchantTradeNo).Scan(ctx, &orderNo)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrUnknownTrade
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.Order(ctx, orderNo)
-}
-
 // Orders loads several orders by number, newest first (a shopper's "my orders").
 func (s *Store) Orders(ctx context.Context, orderNos []string) ([]*Order, error) {
 	var out []*Order
@@ -264,21 +246,22 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pg) && pg.Code == "23505"
 }
 
-// Taiwan has no daylight saving time, so a fixed zone is exact.
-var taipei = time.FixedZone("Asia/Taipei", 8*60*60)
+// Taipei is Taiwan time. Taiwan has no daylight saving time, so a fixed
+// zone is exact and needs no tzdata.
+var Taipei = time.FixedZone("Asia/Taipei", 8*60*60)
 
 // Order numbers avoid look-alike characters (0/O, 1/I) because shoppers
 // read them out over the phone.
 const orderAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 func (s *Store) newOrderNo() string {
-	return "TW" + s.now().In(taipei).Format("060102") + randomFrom(orderAlphabet, 6)
+	return "TW" + s.now().In(Taipei).Format("060102") + randomFrom(orderAlphabet, 6)
 }
 
 // NewTradeNo returns prefix + Taiwan time yyMMddHHmmss + random characters
 // up to n characters in all: letters and digits only, as ECPay requires.
 func NewTradeNo(prefix string, n int) string {
-	s := prefix + time.Now().In(taipei).Format("060102150405")
+	s := prefix + time.Now().In(Taipei).Format("060102150405")
 	if len(s) >= n {
 		return s[:n]
 	}

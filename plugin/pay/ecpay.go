@@ -2,7 +2,6 @@ package pay
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -108,9 +107,5 @@ func (e *ECPay) Callback(ctx context.Context, kind ecpay.Kind, body []byte, remo
 		in.Result.MerchantTradeNo = fields["MerchantTradeNo"]
 		return reject(ctx, e.store, in, err)
 	}
-	out, err := e.store.Apply(ctx, in)
-	if isMismatch(err) {
-		return out, fmt.Errorf("%w: %v", ErrRejected, err)
-	}
-	return out, err
+	return applyVerified(ctx, e.store, in)
 }

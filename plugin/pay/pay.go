@@ -42,11 +42,17 @@ type Method interface {
 // Methods is the ordered set of methods a shop offers.
 type Methods []Method
 
+// Accepts reports whether amount is within m's limits.
+func Accepts(m Method, amount int64) bool {
+	min, max := m.Limits()
+	return amount >= min && amount <= max
+}
+
 // For lists the methods that accept amount.
 func (ms Methods) For(amount int64) Methods {
 	var out Methods
 	for _, m := range ms {
-		if min, max := m.Limits(); amount >= min && amount <= max {
+		if Accepts(m, amount) {
 			out = append(out, m)
 		}
 	}
@@ -70,6 +76,16 @@ func reject(ctx context.Context, store *checkout.Store, in checkout.Inbound, rea
 		return checkout.Outcome{}, err
 	}
 	return checkout.Outcome{Verdict: checkout.Rejected, Reason: reason.Error()}, fmt.Errorf("%w: %v", ErrRejected, reason)
+}
+
+// applyVerified applies a verified callback; when it does not match the
+// stored attempt (Apply recorded it as rejected) the error wraps ErrRejected.
+func applyVerified(ctx context.Context, store *checkout.Store, in checkout.Inbound) (checkout.Outcome, error) {
+	out, err := store.Apply(ctx, in)
+	if isMismatch(err) {
+		return out, fmt.Errorf("%w: %v", ErrRejected, err)
+	}
+	return out, err
 }
 
 // isMismatch: Apply recorded the callback as rejected (it does not match

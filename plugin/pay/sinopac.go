@@ -247,17 +247,13 @@ func (s *SinoPac) confirm(ctx context.Context, kind string, body []byte, remote,
 	case t.APType == sinopac.APTypePayOut && t.Status == sinopac.StatusFailure:
 		outcome = gateway.Failed
 	}
-	out, err := s.store.Apply(ctx, checkout.Inbound{
+	return applyVerified(ctx, s.store, checkout.Inbound{
 		Gateway: gatewaySinoPac, Kind: kind, Body: string(body), RemoteAddr: remote,
 		Result: gateway.Result{Outcome: outcome, MerchantID: shopNo, MerchantTradeNo: t.OrderNo,
 			GatewayTradeNo: t.TSNo, Amount: amount, Code: t.Status, Message: t.Description,
 			PaymentType: t.PayType, Card6: t.LeftCCNo, Card4: t.RightCCNo},
 		Info: map[string]any{"pay_token": token, "pay_date": t.PayDate},
 	})
-	if isMismatch(err) {
-		return out, fmt.Errorf("%w: %v", ErrRejected, err)
-	}
-	return out, err
 }
 
 // untrustworthy: the bank's answer failed verification or the bank said
