@@ -67,24 +67,37 @@ type Plan struct {
 type Order struct {
 	bun.BaseModel `bun:"table:orders"`
 
-	ID               int64     `bun:",pk,autoincrement"`
-	OrderNo          string    `bun:",notnull"`
-	AccessToken      string    `bun:",notnull"`
-	PlanID           int64     `bun:",notnull"`
-	Amount           int64     `bun:",notnull"`
-	Currency         string    `bun:",notnull,default:'TWD'"`
-	Gateway          string    `bun:",notnull"`
-	Method           string    `bun:",notnull"`
-	Status           Status    `bun:",notnull"`
-	Lang             string    `bun:",notnull"`
-	CurrentAttemptID *int64    `bun:""`
-	CreatedAt        time.Time `bun:",nullzero,notnull,default:current_timestamp"`
-	UpdatedAt        time.Time `bun:",nullzero,notnull,default:current_timestamp"`
+	ID               int64      `bun:",pk,autoincrement"`
+	OrderNo          string     `bun:",notnull"`
+	AccessToken      string     `bun:",notnull"`
+	PlanID           *int64     `bun:""` // nil for a host-priced order
+	Amount           int64      `bun:",notnull"`
+	Currency         string     `bun:",notnull,default:'TWD'"`
+	Description      string     `bun:",notnull"`
+	Items            []LineItem `bun:",type:jsonb,notnull,default:'[]'"`
+	Reference        string     `bun:",notnull"` // the host's own reference
+	BuyerEmail       string     `bun:",notnull"`
+	BuyerName        string     `bun:",notnull"`
+	ReturnURL        string     `bun:"return_url,notnull"`
+	Gateway          string     `bun:",notnull"`
+	Method           string     `bun:",notnull"`
+	Status           Status     `bun:",notnull"`
+	Lang             string     `bun:",notnull"`
+	CurrentAttemptID *int64     `bun:""`
+	CreatedAt        time.Time  `bun:",nullzero,notnull,default:current_timestamp"`
+	UpdatedAt        time.Time  `bun:",nullzero,notnull,default:current_timestamp"`
 	PaidAt           *time.Time
 	FailedAt         *time.Time
 
 	Plan     *Plan      `bun:"rel:belongs-to,join:plan_id=id"`
 	Attempts []*Attempt `bun:"rel:has-many,join:id=order_id"`
+}
+
+// LineItem is one line of a host-priced order. UnitPrice is integer TWD.
+type LineItem struct {
+	Name      string `json:"name"`
+	Quantity  int64  `json:"quantity"`
+	UnitPrice int64  `json:"unit_price"`
 }
 
 // Attempt is one try at paying an order, with its own merchant trade number.

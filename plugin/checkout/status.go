@@ -1,5 +1,11 @@
 package checkout
 
+import (
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
 // Status is an order's (or attempt's) place in its life. Words for it live
 // in locales/ (message IDs "status.<value>"), never here.
 type Status string
@@ -40,3 +46,23 @@ func (s Status) CanMove(to Status) bool {
 
 // Final reports whether no callback can change the order any more.
 func (s Status) Final() bool { return s == Paid || s == Refunded }
+
+// Refusals of the database's state-machine triggers (migrations/*_init):
+// SQLSTATE 23514 (check_violation) with one of these constraint names.
+const (
+	stateViolationCode = "23514"
+	orderTransition    = "orders_status_transition"
+	attemptTransition  = "payment_attempts_status_transition"
+)
+
+// IsStateViolation reports whether err is the database refusing a status
+// change outside the state machine (or a row inserted in another status
+// than pending), on an order or a payment attempt. Such a refusal is a bug
+// in the caller or a manual UPDATE, never a transient failure: do not retry.
+func IsStateViolation(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || pg.Code != stateViolationCode {
+		return false
+	}
+	return pg.ConstraintName == orderTransition || pg.ConstraintName == attemptTransition
+}

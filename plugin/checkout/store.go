@@ -79,7 +79,7 @@ func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lan
 	var attempt *Attempt
 	err = s.retryOnCollision(ctx, func(tx bun.Tx) error {
 		order = &Order{
-			OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: plan.ID,
+			OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: &plan.ID,
 			Amount: plan.Price, Currency: "TWD", Gateway: spec.Gateway, Method: spec.Method,
 			Status: Pending, Lang: lang,
 		}
