@@ -31,9 +31,11 @@ $(BIN):
 devdb: | $(BIN)
 	go build -o $(DEVDB) ./cmd/devdb
 
+# make run is the offline demo: local sandboxes and public test keys,
+# unless TWPAY_MODE says otherwise.
 run: devdb
 	go build -o $(BIN)/storefront ./cmd/storefront
-	$(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
+	TWPAY_MODE=$${TWPAY_MODE:-sandbox} $(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
 
 test: lint devdb chromium
 	$(DEVDB) -- go test -race -count=1 -p 2 -timeout 10m ./...

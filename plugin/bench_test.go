@@ -43,8 +43,7 @@ func benchServer(b *testing.B) (*httptest.Server, string, *testing.B) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	srv := httptest.NewUnstartedServer(r)
-	p, err := plugin.New(plugin.Config{DB: db, BaseURL: "http://" + srv.Listener.Addr().String(),
-		SessionSecret: "0123456789abcdef0123456789abcdef", Logger: discardLogger()})
+	p, err := plugin.New(testConfig(db, "http://"+srv.Listener.Addr().String()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,19 +17,35 @@ import (
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/tests/testdb"
 	"github.com/twpay/twpay/tests/testhttp"
 )
 
 var ctx = context.Background()
 
+// ecpayAt is the ECPay adapter with the public stage merchant, talking to
+// a stand-in at base (no real ECPay host: sandbox mode).
+func ecpayAt(base string) pay.Adapter {
+	return ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
+		CheckoutURL: base + "/Cashier/AioCheckOut/V5", QueryURL: base + "/Cashier/QueryTradeInfo/V5"})
+}
+
+// testConfig is a sandbox-mode configuration serving the catalogue.
+func testConfig(db *bun.DB, base string, gateways ...pay.Adapter) plugin.Config {
+	if len(gateways) == 0 {
+		gateways = []pay.Adapter{ecpayAt("http://ecpay.sandbox.invalid")}
+	}
+	return plugin.Config{DB: db, Mode: pay.Sandbox, BaseURL: base, SessionSecret: "0123456789abcdef0123456789abcdef",
+		Catalog: true, Gateways: gateways, Logger: discardLogger()}
+}
+
 func newServer(t *testing.T, db *bun.DB) *httptest.Server {
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
 	srv := httptest.NewUnstartedServer(r)
-	p, err := plugin.New(plugin.Config{DB: db, BaseURL: "http://" + srv.Listener.Addr().String(),
-		SessionSecret: "0123456789abcdef0123456789abcdef"})
+	p, err := plugin.New(testConfig(db, "http://"+srv.Listener.Addr().String()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +64,7 @@ func placeOrder(t testing.TB, db *bun.DB) *checkout.Attempt {
 		t.Fatal(err)
 	}
 	p := cat[0].Plans[0]
-	e := pay.NewECPay(pay.ECPayConfig{Merchant: ecpay.StageMerchant}, s)
-	_, a, err := s.PlaceOrder(ctx, p.ID, p.Price, "zh-TW", e.Spec())
+	_, a, err := s.PlaceOrder(ctx, p.ID, p.Price, "zh-TW", ecpayAt("http://ecpay.sandbox.invalid").Methods()[0].Spec())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/twpay/twpay/plugin/pay"
@@ -11,20 +10,10 @@ import (
 // Reconcile asks every mounted gateway about attempts still waiting for
 // money: payments whose callbacks never arrived are applied, and attempts
 // past their deadline expire (the shopper then sees the retry panel).
-// Call it after Mount. Safe to run on several instances at once; Run
+// Safe to run on several instances at once; Run
 // takes a lease so that normally only one does.
 func (p *Plugin) Reconcile(ctx context.Context, now time.Time) (pay.Report, error) {
-	var total pay.Report
-	var errs []error
-	for _, r := range p.reconcilers {
-		rep, err := r.Reconcile(ctx, now)
-		total.Checked += rep.Checked
-		total.Paid += rep.Paid
-		total.Failed += rep.Failed
-		total.Expired += rep.Expired
-		errs = append(errs, err)
-	}
-	return total, errors.Join(errs...)
+	return pay.Reconcile(ctx, p.store, p.registry.Adapters(), now)
 }
 
 // reconcileLease names the lease under which one instance reconciles.

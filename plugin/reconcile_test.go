@@ -27,8 +27,7 @@ func TestReconcileBacksOffAfterECPay403(t *testing.T) {
 	defer fakeECPay.Close()
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
-	p, err := plugin.New(plugin.Config{DB: db, BaseURL: "http://shop.example", SessionSecret: "0123456789abcdef0123456789abcdef",
-		ECPay: plugin.ECPayConfig{QueryURL: fakeECPay.URL}, Logger: discardLogger()})
+	p, err := plugin.New(testConfig(db, "http://shop.example", ecpayAt(fakeECPay.URL)))
 	if err != nil {
 		t.Fatal(err)
 	}

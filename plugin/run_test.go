@@ -25,14 +25,15 @@ func TestRunTwoInstances(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, id := range []string{"instance-a", "instance-b"} {
 		id := id
-		p, err := plugin.New(plugin.Config{DB: db, BaseURL: "http://shop.example", SessionSecret: "0123456789abcdef0123456789abcdef",
-			Logger: discardLogger(), InstanceID: id, ReconcileEvery: 20 * time.Millisecond, OutboxEvery: 10 * time.Millisecond,
-			OnOutbox: func(_ context.Context, m *checkout.OutboxMessage) error {
-				mu.Lock()
-				defer mu.Unlock()
-				seen[m.ID] = append(seen[m.ID], id)
-				return nil
-			}})
+		cfg := testConfig(db, "http://shop.example")
+		cfg.InstanceID, cfg.ReconcileEvery, cfg.OutboxEvery = id, 20*time.Millisecond, 10*time.Millisecond
+		cfg.OnOutbox = func(_ context.Context, m *checkout.OutboxMessage) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen[m.ID] = append(seen[m.ID], id)
+			return nil
+		}
+		p, err := plugin.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

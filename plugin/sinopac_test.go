@@ -17,6 +17,7 @@ import (
 
 	"github.com/twpay/twpay/plugin"
 	"github.com/twpay/twpay/plugin/gateway/sinopac"
+	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
 	"github.com/twpay/twpay/plugin/sandbox"
 	"github.com/twpay/twpay/tests/testdb"
 	"github.com/twpay/twpay/tests/testhttp"
@@ -77,8 +78,8 @@ func newSinoPacServer(t *testing.T, db *bun.DB) (*httptest.Server, *sandbox.Sino
 	sb.Register(r.Group("/sandbox/sinopac"))
 	link := &bankLink{}
 	proxy := link.proxy(t, sb.APIBaseURL())
-	p, err := plugin.New(plugin.Config{DB: db, BaseURL: base, SessionSecret: "0123456789abcdef0123456789abcdef",
-		SinoPac: plugin.SinoPacConfig{ShopNo: testShop.ShopNo, Keys: testShop.Keys, KeyID: "k", APIURL: proxy.URL + "/api/"}})
+	p, err := plugin.New(testConfig(db, base, sinopacadapter.New(sinopacadapter.Config{APIURL: proxy.URL + "/api/",
+		Shops: []sinopacadapter.Shop{{ShopNo: testShop.ShopNo, Keys: testShop.Keys, KeyID: "k"}}})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func (h *Handler) selectPlan(c *gin.Context) {
 			continue
 		}
 		sel := selection{Service: s, Selected: s.Plans[0].ID}
-		for _, m := range h.Methods {
+		for _, m := range h.Registry.Methods() {
 			for _, p := range s.Plans {
 				if pay.Accepts(m, p.Price) {
 					sel.Methods = append(sel.Methods, m.ID())

@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -32,7 +33,7 @@ func (h *Handler) checkout(c *gin.Context) {
 		h.fail(c, http.StatusBadRequest, "error.amount_mismatch")
 		return
 	}
-	m, ok := h.Methods.Get(c.PostForm("method"))
+	m, ok := h.Registry.Methods().Get(c.PostForm("method"))
 	if !ok || !pay.Accepts(m, plan.Price) {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return
@@ -49,18 +50,16 @@ func (h *Handler) checkout(c *gin.Context) {
 }
 
 // handOff sends the shopper to pay one attempt: an auto-submitted form,
-// a redirect to a hosted page, or our own order page (ATM details).
+// a redirect to a hosted page, or our own order page (ATM details, or the
+// failure panel with a retry when the gateway could not start it).
 func (h *Handler) handOff(c *gin.Context, m pay.Method, order *checkout.Order, attempt *checkout.Attempt, p page) {
-	st, err := m.Start(c.Request.Context(), order, attempt, p.L.Lang)
-	if err != nil {
-		// The gateway refused or could not be reached: fail this attempt so
-		// the shopper sees the failure panel with a retry, not a spinner.
+	st, err := pay.Begin(c.Request.Context(), h.Store, m, pay.HandOff{Order: order, Attempt: attempt, Lang: p.L.Lang,
+		CallbackURL: h.CallbackURL + "/" + m.Gateway()})
+	switch {
+	case errors.Is(err, pay.ErrStartFailed):
 		h.Log.Error("start payment", "order", order.OrderNo, "method", m.ID(), "err", err)
-		if ferr := h.Store.FailAttempt(c.Request.Context(), attempt, err.Error()); ferr != nil {
-			h.internal(c, "fail attempt", ferr)
-			return
-		}
-		h.redirect(c, h.orderURL(order))
+	case err != nil:
+		h.internal(c, "start payment", err)
 		return
 	}
 	switch {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
@@ -18,17 +17,20 @@ import (
 	"github.com/twpay/twpay/plugin/web"
 )
 
-// Config is what the handlers need; plugin.New fills it.
+// Config is what the handlers need; plugin.Mount fills it.
 type Config struct {
 	Store      *checkout.Store
-	Methods    pay.Methods
-	ECPay      *pay.ECPay
-	SinoPac    *pay.SinoPac // nil when SinoPac is not configured
+	Registry   *pay.Registry // the enabled gateways and their methods
 	Bundle     *i18n.Bundle
 	Render     *web.Renderer
 	Log        *slog.Logger
 	ShopPath   string // where RegisterShop is mounted, e.g. "/shop"
 	StaticPath string // where static files are served, e.g. "/shop/static"
+	// CallbackURL is the absolute URL of the callback prefix; a gateway's
+	// callbacks are at CallbackURL/<gateway>/<path>.
+	CallbackURL string
+	TestMode    bool // not production: every page says no real money moves
+	Catalog     bool // serve the demo catalogue of services and plans
 }
 
 // Handler serves the shopper's pages.
@@ -41,23 +43,28 @@ func New(cfg Config) *Handler { return &Handler{cfg} }
 // middleware; unsafe methods are CSRF-checked.
 func (h *Handler) RegisterShop(r gin.IRouter) {
 	r.Use(web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "error.csrf") }))
-	r.GET("", h.catalog)
-	r.GET("/", h.catalog)
-	r.GET("/services/:slug", h.selectPlan)
-	r.POST("/checkout", h.checkout)
+	if h.Catalog {
+		r.GET("", h.catalog)
+		r.GET("/", h.catalog)
+		r.GET("/services/:slug", h.selectPlan)
+		r.POST("/checkout", h.checkout)
+	}
 	r.GET("/orders", h.myOrders)
 	r.GET("/orders/:no", h.order)
 	r.GET("/orders/:no/retry", h.retryForm)
 	r.POST("/orders/:no/retry", h.retry)
 }
 
-// RegisterReturns mounts the browser-facing gateway returns. They arrive
-// as cross-site POSTs, so they carry no session and no CSRF token: the
-// gateway's signature is what authenticates them.
+// RegisterReturns mounts every adapter's browser-facing callbacks at
+// /<gateway>/<path>. They arrive as cross-site POSTs, so they carry no
+// session and no CSRF token: the adapter's verification authenticates them.
 func (h *Handler) RegisterReturns(r gin.IRouter) {
-	r.POST("/ecpay/result", h.ecpayResult)
-	if h.SinoPac != nil {
-		r.POST("/sinopac/return", h.sinopacReturn)
+	for _, ad := range h.Registry.Adapters() {
+		for _, cb := range ad.Callbacks() {
+			if cb.Browser {
+				r.POST("/"+ad.Name()+"/"+cb.Path, h.browserReturn(ad.Name(), cb))
+			}
+		}
 	}
 }
 
@@ -68,16 +75,15 @@ type page struct {
 	Shop      string
 	Static    string
 	Languages any
+	TestMode  bool
 	Data      any
 }
 
 func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
 	p := page{
 		L:    web.NewLocalizer(h.Bundle, web.Lang(c, langFallback)),
-		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, Data: data,
-	}
-	if _, ok := c.Get(sessions.DefaultKey); ok {
-		p.CSRF = web.CSRFToken(c)
+		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, TestMode: h.TestMode, Data: data,
+		CSRF: web.CSRFToken(c),
 	}
 	return p
 }
@@ -93,10 +99,11 @@ const ordersKey = "orders"
 const maxRemembered = 20
 
 func rememberedOrders(c *gin.Context) []string {
-	if _, ok := c.Get(sessions.DefaultKey); !ok {
+	sess := web.SessionOf(c)
+	if sess == nil {
 		return nil
 	}
-	s, _ := sessions.Default(c).Get(ordersKey).(string)
+	s, _ := sess.Get(ordersKey).(string)
 	if s == "" {
 		return nil
 	}
@@ -110,9 +117,10 @@ func remember(c *gin.Context, orderNo string) {
 			list = append(list, no)
 		}
 	}
-	s := sessions.Default(c)
-	s.Set(ordersKey, strings.Join(list, ","))
-	_ = s.Save()
+	if s := web.SessionOf(c); s != nil {
+		s.Set(ordersKey, strings.Join(list, ","))
+		_ = s.Save()
+	}
 }
 
 func owns(c *gin.Context, orderNo string) bool {

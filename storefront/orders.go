@@ -81,7 +81,7 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 	if a != nil {
 		p.Card4 = a.Card4
 		if o.Status == checkout.Failed {
-			p.Reason = reasonFor(a.Gateway, a.ResultCode)
+			p.Reason = h.reasonFor(a)
 		}
 		if acct, _ := a.Info["account"].(string); acct != "" && o.Status == checkout.AwaitingPayment {
 			bank, _ := a.Info["bank_code"].(string)
@@ -136,22 +136,16 @@ func currentAttempt(o *checkout.Order) *checkout.Attempt {
 	return nil
 }
 
-// declineCodes are gateway result codes that mean "the issuer said no".
-// The ECPay sandbox declines with 10100248; real ECPay decline codes are
-// not published (unconfirmed). SinoPac's OrderPayQuery says "F" for a
-// declined card.
-var declineCodes = map[string]map[string]bool{
-	"ecpay":   {"10100248": true},
-	"sinopac": {"F": true},
-}
-
-// reasonFor maps a gateway result code to the message explaining a failure.
-func reasonFor(gateway, code string) string {
-	switch {
-	case code == checkout.StartFailed:
+// reasonFor maps a failed attempt's result code to the message explaining
+// it: the gateway's adapter knows its codes.
+func (h *Handler) reasonFor(a *checkout.Attempt) string {
+	if a.ResultCode == checkout.StartFailed {
 		return "reason.unavailable"
-	case declineCodes[gateway][code]:
-		return "reason.declined"
+	}
+	if ad, ok := h.Registry.Adapter(a.Gateway); ok {
+		if id := ad.FailureReason(a.ResultCode); id != "" {
+			return id
+		}
 	}
 	return "reason.generic"
 }

@@ -30,7 +30,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 		return
 	}
 	v := retryView{Order: o, PostURL: h.retryURL(o)}
-	for _, m := range h.Methods.For(o.Amount) {
+	for _, m := range h.Registry.Methods().For(o.Amount) {
 		v.Methods = append(v.Methods, m.ID())
 		if m.ID() == o.Gateway+"_"+o.Method {
 			v.Current = m.ID()
@@ -50,7 +50,7 @@ func (h *Handler) retry(c *gin.Context) {
 		h.fail(c, http.StatusConflict, "error.not_retryable")
 		return
 	}
-	m, ok := h.Methods.For(o.Amount).Get(c.PostForm("method"))
+	m, ok := h.Registry.Methods().For(o.Amount).Get(c.PostForm("method"))
 	if !ok {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return

@@ -78,7 +78,7 @@ func startDemoApp(t *testing.T, sched sandboxSchedules) (*httptest.Server, *bun.
 	t.Helper()
 	db, _ := testdb.New(t)
 	srv := httptest.NewUnstartedServer(nil)
-	env := map[string]string{"TWPAY_BASE_URL": "http://" + srv.Listener.Addr().String(),
+	env := map[string]string{"TWPAY_MODE": "sandbox", "TWPAY_BASE_URL": "http://" + srv.Listener.Addr().String(),
 		"TWPAY_SESSION_SECRET": "journey-test-secret-journey-test-secret"}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

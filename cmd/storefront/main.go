@@ -29,6 +29,9 @@ import (
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/gateway/sinopac"
+	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
+	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
 	"github.com/twpay/twpay/plugin/sandbox"
 )
 
@@ -149,14 +152,19 @@ var demoSinoPacShop = sandbox.SinoPacShop{ShopNo: "NA0249_001", Keys: sinopac.Ke
 
 const demoSinoPacKeyID = "twpay-sandbox-key-id"
 
-// newApp builds the demo app. A gateway without credentials in the
-// environment gets its local sandbox, with public test credentials.
+// sandboxGateways are the gateways the demo serves in sandbox mode, each
+// with its local sandbox (TWPAY_SANDBOX_GATEWAYS picks some).
+var sandboxGateways = []string{ecpayadapter.Name, sinopacadapter.Name}
+
+// newApp builds the demo app. In sandbox mode every gateway gets its local
+// sandbox with public test credentials, mounted on the same router; in
+// stage and production mode the gateways come from the environment alone.
 func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logger, sched sandboxSchedules) (*app, error) {
 	cfg, err := plugin.FromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	cfg.DB, cfg.Logger = db, log
+	cfg.DB, cfg.Logger, cfg.Catalog = db, log, true
 	cfg.OnOutbox = demoOutbox(log)
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://localhost" + portOf(addr)
@@ -174,23 +182,13 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	if err := r.SetTrustedProxies(nil); err != nil {
 		return nil, err
 	}
-
-	if cfg.ECPay.MerchantID == "" {
-		a.ecpay = sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant),
-			RetryDelays: sched.ecpayNotify, Logger: log})
-		a.ecpay.Register(r.Group("/sandbox/ecpay"))
-		cfg.ECPay.CheckoutURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5"
-		cfg.ECPay.QueryURL = cfg.BaseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"
-		log.Info("ECPay: local sandbox with the public stage merchant", "merchant", ecpay.StageMerchant.ID)
-	}
-	if cfg.SinoPac.ShopNo == "" {
-		a.sinopac = sandbox.NewSinoPac(sandbox.SinoPacConfig{Shops: []sandbox.SinoPacShop{demoSinoPacShop},
-			KeyID: demoSinoPacKeyID, PublicURL: cfg.BaseURL + "/sandbox/sinopac",
-			BackendDelays: sched.sinopacBackend, Logger: log})
-		a.sinopac.Register(r.Group("/sandbox/sinopac"))
-		cfg.SinoPac.ShopNo, cfg.SinoPac.Keys = demoSinoPacShop.ShopNo, demoSinoPacShop.Keys
-		cfg.SinoPac.KeyID, cfg.SinoPac.APIURL = demoSinoPacKeyID, a.sinopac.APIBaseURL()
-		log.Info("SinoPac: local sandbox", "shop", demoSinoPacShop.ShopNo)
+	if cfg.Mode == pay.Sandbox {
+		if len(cfg.Gateways) > 0 {
+			return nil, errors.New("sandbox mode uses the local sandboxes with public test credentials: unset TWPAY_ECPAY_* and TWPAY_SINOPAC_* credentials, or set TWPAY_MODE=stage or production")
+		}
+		if cfg.Gateways, err = a.mountSandboxes(r, cfg.BaseURL, getenv("TWPAY_SANDBOX_GATEWAYS"), log, sched); err != nil {
+			return nil, err
+		}
 	}
 
 	p, err := plugin.New(cfg)
@@ -209,6 +207,37 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	})
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
 	return a, nil
+}
+
+// mountSandboxes mounts the local sandbox of each chosen gateway (all by
+// default) and returns adapters configured against them.
+func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logger, sched sandboxSchedules) ([]pay.Adapter, error) {
+	names := sandboxGateways
+	if only != "" {
+		names = strings.Split(only, ",")
+	}
+	var out []pay.Adapter
+	for _, name := range names {
+		switch strings.TrimSpace(name) {
+		case ecpayadapter.Name:
+			a.ecpay = sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant),
+				RetryDelays: sched.ecpayNotify, Logger: log})
+			a.ecpay.Register(r.Group("/sandbox/ecpay"))
+			out = append(out, ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
+				CheckoutURL: baseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5",
+				QueryURL:    baseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"}))
+		case sinopacadapter.Name:
+			a.sinopac = sandbox.NewSinoPac(sandbox.SinoPacConfig{Shops: []sandbox.SinoPacShop{demoSinoPacShop},
+				KeyID: demoSinoPacKeyID, PublicURL: baseURL + "/sandbox/sinopac",
+				BackendDelays: sched.sinopacBackend, Logger: log})
+			a.sinopac.Register(r.Group("/sandbox/sinopac"))
+			out = append(out, sinopacadapter.New(sinopacadapter.Config{APIURL: a.sinopac.APIBaseURL(),
+				Shops: []sinopacadapter.Shop{{ShopNo: demoSinoPacShop.ShopNo, Keys: demoSinoPacShop.Keys, KeyID: demoSinoPacKeyID}}}))
+		default:
+			return nil, fmt.Errorf("TWPAY_SANDBOX_GATEWAYS=%q: want some of %s", only, strings.Join(sandboxGateways, ","))
+		}
+	}
+	return out, nil
 }
 
 // demoOutbox stands in for what a real shop does when a payment lands

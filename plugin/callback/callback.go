@@ -1,81 +1,68 @@
 // Package callback serves the gateways' server-to-server notifications.
 // These routes carry no session, no CSRF check and no redirect: each body
-// is verified by its gateway's signature (or query-back), recorded raw and
-// applied at most once. The acknowledgement is written only after the
-// transaction commits; a failure on our side answers 5xx without it, so
-// the gateway retries and nothing is lost.
+// is verified by its adapter (signature or query-back), recorded raw and
+// applied at most once (pay.Process). The acknowledgement is written only
+// after the transaction commits; a failure on our side answers the
+// adapter's retry reply without it, so the gateway retries and nothing is
+// lost. It names no gateway: the routes come from the registry.
 package callback
 
 import (
 	"errors"
 	"log/slog"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/twpay/twpay/plugin/gateway/ecpay"
+	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 )
 
-// Handler serves the callback routes.
+// Handler serves the server callback routes of every registered adapter.
 type Handler struct {
-	ECPay   *pay.ECPay
-	SinoPac *pay.SinoPac // nil when SinoPac is not configured
-	Log     *slog.Logger
+	Store    *checkout.Store
+	Registry *pay.Registry
+	Log      *slog.Logger
 }
 
-// Register mounts the server callbacks on r (the plugin's callback prefix).
+// Register mounts POST /<gateway>/<path> on r (the plugin's callback
+// prefix) for each adapter's server callbacks.
 func (h *Handler) Register(r gin.IRouter) {
-	r.POST("/ecpay/notify", h.ecpayNotify)
-	if h.SinoPac != nil {
-		r.POST("/sinopac/backend", h.sinopacBackend)
+	for _, ad := range h.Registry.Adapters() {
+		for _, cb := range ad.Callbacks() {
+			if !cb.Browser {
+				r.POST("/"+ad.Name()+"/"+cb.Path, h.serve(ad.Name(), cb))
+			}
+		}
 	}
 }
 
-// ecpayNotify is ECPay's ReturnURL. ECPay needs the exact body "1|OK".
-func (h *Handler) ecpayNotify(c *gin.Context) {
-	body, err := web.ReadCallbackBody(c)
-	if err != nil {
-		h.Log.Warn("ecpay notify unreadable", "err", err)
-		c.String(http.StatusBadRequest, "unreadable body")
-		return
-	}
-	out, err := h.ECPay.Callback(c.Request.Context(), ecpay.Notify, body, c.ClientIP())
-	switch {
-	case errors.Is(err, pay.ErrRejected):
-		// The reason goes to our log, not to the caller: it may name the
-		// order's amount to whoever forged the request.
-		h.Log.Warn("ecpay notify rejected", "reason", err)
-		c.String(http.StatusBadRequest, "rejected")
-	case err != nil:
-		h.Log.Error("ecpay notify not stored; ECPay will retry", "err", err)
-		c.String(http.StatusServiceUnavailable, "temporarily unavailable")
-	default:
-		h.Log.Info("ecpay notify", "verdict", out.Verdict, "order", orderNo(out.Order))
-		c.String(http.StatusOK, ecpay.Ack)
+func (h *Handler) serve(gatewayName string, cb pay.Callback) gin.HandlerFunc {
+	what := gatewayName + " " + cb.Kind
+	return func(c *gin.Context) {
+		body, err := web.ReadCallbackBody(c)
+		if err != nil {
+			h.Log.Warn(what+" unreadable", "err", err)
+			reply(c, cb.Ack.Rejected)
+			return
+		}
+		out, err := pay.Process(c.Request.Context(), h.Store, gatewayName, cb, body, c.ClientIP())
+		switch {
+		case errors.Is(err, pay.ErrRejected):
+			// The reason goes to our log, not to the caller: it may name the
+			// order's amount to whoever forged the request.
+			h.Log.Warn(what+" rejected", "reason", err)
+			reply(c, cb.Ack.Rejected)
+		case err != nil:
+			h.Log.Error(what+" not stored; the gateway will retry", "err", err)
+			reply(c, cb.Ack.Retry)
+		default:
+			h.Log.Info(what, "verdict", out.Verdict, "order", orderNo(out.Order))
+			reply(c, cb.Ack.OK)
+		}
 	}
 }
 
-// sinopacBackend is SinoPac's BackendURL: JSON {ShopNo, PayToken}, neither
-// signed nor encrypted, so it is confirmed with OrderPayQuery. The bank
-// re-sends every 10 minutes, 5 times, until it reads {"Status":"S"}.
-func (h *Handler) sinopacBackend(c *gin.Context) {
-	body, err := web.ReadCallbackBody(c)
-	if err != nil {
-		c.JSON(http.StatusBadRequest, gin.H{"Status": "F"})
-		return
-	}
-	out, err := h.SinoPac.Backend(c.Request.Context(), body, c.ClientIP())
-	switch {
-	case errors.Is(err, pay.ErrRejected):
-		h.Log.Warn("sinopac backend rejected", "reason", err)
-		c.JSON(http.StatusBadRequest, gin.H{"Status": "F"})
-	case err != nil:
-		h.Log.Error("sinopac backend not applied; SinoPac will retry", "err", err)
-		c.JSON(http.StatusServiceUnavailable, gin.H{"Status": "F"})
-	default:
-		h.Log.Info("sinopac backend", "verdict", out.Verdict, "order", orderNo(out.Order))
-		c.JSON(http.StatusOK, gin.H{"Status": "S"})
-	}
+func reply(c *gin.Context, r pay.Reply) {
+	c.Data(r.Status, r.ContentType, []byte(r.Body))
 }

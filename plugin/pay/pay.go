@@ -1,15 +1,19 @@
-// Package pay joins the gateway protocol packages to the checkout state
-// machine: the payment methods offered at checkout, how each one sends the
-// shopper to pay, and how each gateway's callbacks are verified, recorded
-// and applied. It knows no HTTP framework and no templates.
+// Package pay is the seam between twpay's core and its gateways. Each
+// gateway is an Adapter: its payment methods, its callback routes (raw bytes
+// in, a verified normalised result or a rejection out), its query for one
+// attempt, the wording of its result codes and its acknowledgement format.
+// The core (Process, Begin, Reconcile) is written once here and knows no
+// gateway by name; adapters live in sub-packages and know no HTTP framework.
 package pay
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net/http"
+	"time"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/gateway"
 )
 
 // ErrRejected wraps every reason a callback is refused (bad signature,
@@ -17,17 +21,120 @@ import (
 // other error is our own failure: answer 5xx without the acknowledgement.
 var ErrRejected = errors.New("callback rejected")
 
+// ErrPaused is returned by Adapter.Query when the gateway asked us to stop
+// querying for a while (ECPay's 403): the rest of this run skips the
+// gateway. Query returns an error wrapping it when a pause starts (worth
+// reporting) and ErrPaused itself while the pause lasts.
+var ErrPaused = errors.New("gateway queries paused")
+
+// Adapter is one payment gateway.
+type Adapter interface {
+	// Name is the gateway's stable name: the attempts' and events' gateway
+	// column and the prefix of its callback routes ("/<name>/notify").
+	Name() string
+	// Prepare checks the adapter's configuration against mode, fills the
+	// defaults that depend on it (endpoints), and refuses what the mode does
+	// not allow, naming the setting. plugin.New calls it once.
+	Prepare(mode Mode) error
+	// Methods are the ways to pay this gateway offers, in display order.
+	Methods() []Method
+	// Callbacks are the routes the gateway (or the shopper's browser,
+	// sent by the gateway) posts results to.
+	Callbacks() []Callback
+	// QueryAfter is how old an unsettled attempt must be before
+	// reconciliation asks the gateway about it.
+	QueryAfter() time.Duration
+	// Query asks the gateway about one unsettled attempt. A nil Result
+	// means no news; ErrPaused stops this gateway's run.
+	Query(ctx context.Context, a *checkout.Attempt, now time.Time) (QueryResult, error)
+	// FailureReason maps a failed attempt's result code to the message ID
+	// explaining it to the shopper, or "" when the code says nothing more
+	// than "not completed".
+	FailureReason(code string) string
+}
+
+// QueryResult is what a gateway said about one attempt.
+type QueryResult struct {
+	Result *gateway.Result // nil: nothing to apply yet
+	Body   string          // the answer, for the event log (no secrets)
+	Info   map[string]any  // merged into the attempt's info when applied
+}
+
+// Callback is one route a gateway posts to.
+type Callback struct {
+	Path    string // below the gateway's prefix, e.g. "notify"
+	Kind    string // recorded as the event's kind
+	Browser bool   // posted by the shopper's browser: answered with the order's page
+	// Verify turns the raw body into a verified result. A forgery or a
+	// malformed body returns an error wrapping ErrRejected (with whatever
+	// trade number could be read, for the log); any other error is ours or
+	// the gateway's transport (answer 5xx, the gateway retries).
+	Verify func(ctx context.Context, body []byte) (Verified, error)
+	Ack    Ack // server callbacks: the replies the gateway expects
+}
+
+// Verified is a callback after verification.
+type Verified struct {
+	Result gateway.Result
+	Info   map[string]any // merged into the attempt's info when applied
+}
+
+// Reply is one HTTP answer.
+type Reply struct {
+	Status      int
+	ContentType string
+	Body        string
+}
+
+// Ack is how a gateway wants its server callbacks answered.
+type Ack struct {
+	OK       Reply // stored and applied (or a duplicate): the acknowledgement
+	Rejected Reply // forged, malformed or not ours: never the acknowledgement
+	Retry    Reply // our own failure: no acknowledgement, so the gateway retries
+}
+
+// TextAck is an Ack whose OK body is ok in plain text.
+func TextAck(ok string) Ack {
+	const text = "text/plain; charset=utf-8"
+	return Ack{
+		OK:       Reply{http.StatusOK, text, ok},
+		Rejected: Reply{http.StatusBadRequest, text, "rejected"},
+		Retry:    Reply{http.StatusServiceUnavailable, text, "temporarily unavailable"},
+	}
+}
+
 // Field is one hidden field of an auto-submitted form.
 type Field struct{ Name, Value string }
 
+// HandOff is what a method needs to start one attempt.
+type HandOff struct {
+	Order   *checkout.Order
+	Attempt *checkout.Attempt
+	Lang    string
+	// CallbackURL is the absolute URL of the gateway's callback prefix,
+	// e.g. https://shop.example/payments/ecpay: append a Callback's Path.
+	CallbackURL string
+}
+
 // Start tells the storefront how to send the shopper to pay: an
-// auto-submitted POST form (ECPay), a redirect (hosted card page) or our own
-// page showing payment details (ATM virtual account).
+// auto-submitted POST form, a redirect to a hosted page, or our own order
+// page showing payment details (a virtual account).
 type Start struct {
 	FormAction string
 	Fields     []Field
 	Redirect   string
 	ShowOrder  bool
+
+	// PayURL is a hosted page the shopper may return to (another card
+	// after a decline) until PayURLExpires.
+	PayURL        string
+	PayURLExpires time.Time
+	// Info is merged into the attempt's info (e.g. the gateway's trade number).
+	Info map[string]any
+	// Issued is the gateway's answer when starting already issued payment
+	// codes (an ATM account): applied like a callback, with Body logged.
+	Issued     *Verified
+	IssuedBody string
 }
 
 // Method is one way to pay offered at checkout.
@@ -36,7 +143,21 @@ type Method interface {
 	Gateway() string
 	Limits() (min, max int64) // integer TWD, inclusive
 	Spec() checkout.AttemptSpec
-	Start(ctx context.Context, o *checkout.Order, a *checkout.Attempt, lang string) (Start, error)
+	Start(ctx context.Context, h HandOff) (Start, error)
+}
+
+// Limits are a method's inclusive amount bounds in TWD.
+type Limits struct{ Min, Max int64 }
+
+// Or returns l, or def where l is unset.
+func (l Limits) Or(def Limits) Limits {
+	if l.Min == 0 {
+		l.Min = def.Min
+	}
+	if l.Max == 0 {
+		l.Max = def.Max
+	}
+	return l
 }
 
 // Methods is the ordered set of methods a shop offers.
@@ -67,30 +188,4 @@ func (ms Methods) Get(id string) (Method, bool) {
 		}
 	}
 	return nil, false
-}
-
-// reject records a callback that failed verification and returns the
-// ErrRejected-wrapped reason; an error recording it is our own failure.
-func reject(ctx context.Context, store *checkout.Store, in checkout.Inbound, reason error) (checkout.Outcome, error) {
-	if err := store.Reject(ctx, in, reason); err != nil {
-		return checkout.Outcome{}, err
-	}
-	return checkout.Outcome{Verdict: checkout.Rejected, Reason: reason.Error()}, fmt.Errorf("%w: %v", ErrRejected, reason)
-}
-
-// applyVerified applies a verified callback; when it does not match the
-// stored attempt (Apply recorded it as rejected) the error wraps ErrRejected.
-func applyVerified(ctx context.Context, store *checkout.Store, in checkout.Inbound) (checkout.Outcome, error) {
-	out, err := store.Apply(ctx, in)
-	if isMismatch(err) {
-		return out, fmt.Errorf("%w: %v", ErrRejected, err)
-	}
-	return out, err
-}
-
-// isMismatch: Apply recorded the callback as rejected (it does not match
-// the stored attempt).
-func isMismatch(err error) bool {
-	return errors.Is(err, checkout.ErrUnknownTrade) || errors.Is(err, checkout.ErrMerchantMismatch) ||
-		errors.Is(err, checkout.ErrAmountMismatch)
 }

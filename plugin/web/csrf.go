@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"net/http"
 
-	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 )
 
@@ -16,9 +15,13 @@ const csrfKey = "csrf"
 // carries the token.
 const CSRFField = "csrf_token"
 
-// CSRFToken returns the session's token, creating it on first use.
+// CSRFToken returns the session's token, creating it on first use ("" on
+// routes without a session).
 func CSRFToken(c *gin.Context) string {
-	s := sessions.Default(c)
+	s := SessionOf(c)
+	if s == nil {
+		return ""
+	}
 	if tok, ok := s.Get(csrfKey).(string); ok && tok != "" {
 		return tok
 	}
@@ -39,7 +42,10 @@ func RequireCSRF(onFail func(c *gin.Context)) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		want, _ := sessions.Default(c).Get(csrfKey).(string)
+		var want string
+		if s := SessionOf(c); s != nil {
+			want, _ = s.Get(csrfKey).(string)
+		}
 		got := c.PostForm(CSRFField)
 		if got == "" {
 			got = c.GetHeader("X-CSRF-Token")

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -39,14 +38,14 @@ func match(prefs ...string) (string, bool) {
 func Lang(c *gin.Context, fallback string) string {
 	if q := c.Query("lang"); q != "" {
 		if l, ok := match(q); ok {
-			if s := session(c); s != nil {
+			if s := SessionOf(c); s != nil {
 				s.Set(langKey, l)
 				_ = s.Save()
 			}
 			return l
 		}
 	}
-	if s := session(c); s != nil {
+	if s := SessionOf(c); s != nil {
 		if l, ok := s.Get(langKey).(string); ok && l != "" {
 			return l
 		}
@@ -58,15 +57,6 @@ func Lang(c *gin.Context, fallback string) string {
 	}
 	l, _ := match(c.GetHeader("Accept-Language"))
 	return l
-}
-
-// session returns the request's session, or nil on routes without one
-// (gateway callbacks carry no session).
-func session(c *gin.Context) sessions.Session {
-	if _, ok := c.Get(sessions.DefaultKey); !ok {
-		return nil
-	}
-	return sessions.Default(c)
 }
 
 // Localizer turns message IDs into words in one language.

@@ -17,6 +17,26 @@ type Merchant struct {
 // whose keys ECPay publishes for everyone's tests (ecpay.md §1.2).
 var StageMerchant = Merchant{ID: "3002607", HashKey: "pwFHCqoQZGmho4w6", HashIV: "EkRm7iFT261dpevs"}
 
+// PublishedMerchants are every ECPay test merchant whose keys ECPay
+// publishes (ecpay.md §1.2): anyone can sign with them, so production
+// must never accept them.
+var PublishedMerchants = []Merchant{
+	StageMerchant,
+	{ID: "3002599", HashKey: "spPjZn66i0OhqJsQ", HashIV: "hT5OJckN45isQTTs"}, // stage platform merchant
+	{ID: "2000132", HashKey: "5294y06JbISpM5x9", HashIV: "v77hoKGq4kWxNNIS"}, // older AIO / logistics stage merchant
+	{ID: "2000132", HashKey: "ejCk326UnaZWKisg", HashIV: "q9jcZX8Ib9LM8wYk"}, // its e-invoice keys
+}
+
+// Published reports whether m uses a published test MerchantID or key.
+func Published(m Merchant) bool {
+	for _, p := range PublishedMerchants {
+		if m.ID == p.ID || m.HashKey == p.HashKey || m.HashIV == p.HashIV {
+			return true
+		}
+	}
+	return false
+}
+
 // Stage and production AioCheckOut endpoints (ecpay.md §1.1).
 const (
 	StageCheckoutURL      = "https://payment-stage.ecpay.com.tw/Cashier/AioCheckOut/V5"

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/twpay/twpay/plugin/gateway"
 )
 
 // Client calls the bank. It holds no mutable state and is safe for
@@ -17,8 +19,8 @@ type Client struct {
 	BaseURL    string // ends with "/api/"; see ProductionBaseURL, SandboxBaseURL
 	ShopNo     string
 	Keys       Keys
-	KeyID      string       // X-KeyID header value; trimmed before use
-	HTTPClient *http.Client // nil: a client with a 30 s timeout
+	KeyID      gateway.Secret // X-KeyID header value; trimmed before use
+	HTTPClient *http.Client   // nil: a client with a 30 s timeout
 }
 
 var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
@@ -79,7 +81,7 @@ func (c *Client) post(ctx context.Context, endpoint string, in, out any) error {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-KeyID", strings.TrimSpace(c.KeyID))
+	req.Header.Set("X-KeyID", strings.TrimSpace(c.KeyID.Reveal()))
 	hc := c.HTTPClient
 	if hc == nil {
 		hc = defaultHTTPClient
@@ -111,7 +113,7 @@ func (c *Client) check() error {
 		return fmt.Errorf("%w: BaseURL is empty", ErrConfig)
 	case c.ShopNo == "":
 		return fmt.Errorf("%w: ShopNo is empty", ErrConfig)
-	case strings.TrimSpace(c.KeyID) == "":
+	case strings.TrimSpace(c.KeyID.Reveal()) == "":
 		// Mandatory on both calls since April 2023 (spec §1).
 		return fmt.Errorf("%w: KeyID is empty", ErrConfig)
 	}

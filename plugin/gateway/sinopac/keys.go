@@ -55,3 +55,33 @@ func decodeKey(name, s string, dst *[8]byte) error {
 	}
 	return nil
 }
+
+// PublishedKeys are hash values printed in public samples and SDK tests
+// (sinopac.md §8: V1 BA0026_001, V2 NA0001_001, V3 the shared contest
+// sandbox shop NA0249_001): anyone can sign with them, so production must
+// never accept them.
+var PublishedKeys = []Keys{
+	{A1: "4D9709D699CA40EE", A2: "5A4FEF83140C4E9E", B1: "BC74301945134CB4", B2: "961F67F8FCA44AB9"},
+	{A1: "65960834240E44B7", A2: "2831076A098E49E7", B1: "CB1AFFBF915A492B", B2: "7F242C0AA612454F"},
+	{A1: "86D50DEF3EB7400E", A2: "01FD27C09E5549E5", B1: "9E004965F4244953", B2: "7FB3385F414E4F91"},
+}
+
+// PublishedShops are the sample and shared sandbox shop numbers.
+var PublishedShops = []string{"BA0026_001", "NA0001_001", "NA0249_001"}
+
+// Published reports whether shopNo or any of k's values is published.
+func Published(shopNo string, k Keys) bool {
+	for _, s := range PublishedShops {
+		if strings.EqualFold(strings.TrimSpace(shopNo), s) {
+			return true
+		}
+	}
+	for _, p := range PublishedKeys {
+		for _, pair := range [][2]string{{k.A1, p.A1}, {k.A2, p.A2}, {k.B1, p.B1}, {k.B2, p.B2}} {
+			if strings.EqualFold(pair[0], pair[1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
