@@ -170,6 +170,9 @@ func cleanPath(p, def string) string {
 // Store gives the host app the checkout store (orders, events).
 func (p *Plugin) Store() *checkout.Store { return p.store }
 
+// Methods lists the payment methods the enabled gateways offer.
+func (p *Plugin) Methods() pay.Methods { return p.registry.Methods() }
+
 // Mode is the mode the plugin runs in.
 func (p *Plugin) Mode() pay.Mode { return p.cfg.Mode }
 

@@ -267,3 +267,23 @@ func TestCheckoutRejectsBadInput(t *testing.T) {
 		t.Fatalf("%d orders created from bad input", n)
 	}
 }
+
+// startOrder places a catalogue order with m and starts its first attempt.
+func startOrder(t *testing.T, db *bun.DB, p *plugin.Plugin, m pay.Method) pay.Start {
+	t.Helper()
+	s := p.Store()
+	cat, err := s.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := cat[0].Plans[0]
+	o, a, err := s.PlaceOrder(ctx, plan.ID, plan.Price, "zh-TW", m.Spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := pay.Begin(ctx, s, m, pay.HandOff{Order: o, Attempt: a, Lang: "zh-TW", CallbackURL: "https://shop.example.tw/payments/" + m.Gateway()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

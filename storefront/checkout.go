@@ -88,6 +88,12 @@ func (h *Handler) orderURL(o *checkout.Order) string {
 	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "?t=" + url.QueryEscape(o.AccessToken)
 }
 
+// PayURL is where the shopper of a host-created order picks how to pay
+// (the same page and rule as a retry).
+func (h *Handler) PayURL(o *checkout.Order) string {
+	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "/pay?t=" + url.QueryEscape(o.AccessToken)
+}
+
 // retryURL is the page (GET) and form action (POST) that start a new attempt.
 func (h *Handler) retryURL(o *checkout.Order) string {
 	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "/retry?t=" + url.QueryEscape(o.AccessToken)

@@ -53,6 +53,9 @@ func (h *Handler) RegisterShop(r gin.IRouter) {
 	r.GET("/orders/:no", h.order)
 	r.GET("/orders/:no/retry", h.retryForm)
 	r.POST("/orders/:no/retry", h.retry)
+	// /pay is the same page for an order's first payment (PayURL).
+	r.GET("/orders/:no/pay", h.retryForm)
+	r.POST("/orders/:no/pay", h.retry)
 }
 
 // RegisterReturns mounts every adapter's browser-facing callbacks at
@@ -76,13 +79,14 @@ type page struct {
 	Static    string
 	Languages any
 	TestMode  bool
+	Catalog   bool
 	Data      any
 }
 
 func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
 	p := page{
 		L:    web.NewLocalizer(h.Bundle, web.Lang(c, langFallback)),
-		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, TestMode: h.TestMode, Data: data,
+		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, TestMode: h.TestMode, Catalog: h.Catalog, Data: data,
 		CSRF: web.CSRFToken(c),
 	}
 	return p

@@ -72,6 +72,10 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 	k := panelKinds[o.Status]
 	p := panel{Order: o, Kind: k.kind, PanelClass: k.class, Poll: k.poll, SelfURL: h.orderURL(o)}
 	a := currentAttempt(o)
+	if unstarted(o) {
+		p.Kind, p.Poll, p.RetryURL = "new", false, h.PayURL(o)
+		return p
+	}
 	if k.retry || stalled(o, a, time.Now()) {
 		p.RetryURL = h.retryURL(o)
 		if u := hostedPageStillOpen(a, time.Now()); u != "" {

@@ -14,10 +14,17 @@ type retryView struct {
 	Methods []string
 	Current string
 	PostURL string
+	First   bool // no attempt yet: the shopper picks how to pay for the first time
 }
 
+// unstarted: a host-created order whose shopper has not picked a method yet.
+func unstarted(o *checkout.Order) bool {
+	return o.Status == checkout.Pending && o.CurrentAttemptID == nil
+}
+
+// retryable: the order may start a (new) attempt now.
 func retryable(o *checkout.Order) bool {
-	return o.Status == checkout.Failed || o.Status == checkout.Expired || stalled(o, currentAttempt(o), time.Now())
+	return unstarted(o) || o.Status == checkout.Failed || o.Status == checkout.Expired || stalled(o, currentAttempt(o), time.Now())
 }
 
 func (h *Handler) retryForm(c *gin.Context) {
@@ -29,10 +36,13 @@ func (h *Handler) retryForm(c *gin.Context) {
 		h.fail(c, http.StatusConflict, "error.not_retryable")
 		return
 	}
-	v := retryView{Order: o, PostURL: h.retryURL(o)}
+	v := retryView{Order: o, PostURL: h.retryURL(o), First: unstarted(o)}
+	if v.First {
+		v.PostURL = h.PayURL(o)
+	}
 	for _, m := range h.Registry.Methods().For(o.Amount) {
 		v.Methods = append(v.Methods, m.ID())
-		if m.ID() == o.Gateway+"_"+o.Method {
+		if m.ID() == o.Gateway+"_"+o.Method || (v.Current == "" && v.First) {
 			v.Current = m.ID()
 		}
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -16,56 +14,15 @@ import (
 	"github.com/twpay/twpay/tests/htmlform"
 	"github.com/twpay/twpay/tests/testdb"
 	"github.com/twpay/twpay/tests/testhttp"
+	"github.com/twpay/twpay/tests/webclient"
 )
 
-// browser clicks through pages over real HTTP, keeping cookies.
-type browser struct {
-	t      *testing.T
-	client *http.Client
-	base   *url.URL
-}
-
-type response struct {
-	status int
-	body   []byte
-	url    *url.URL
-}
-
-func (r response) has(s string) bool { return strings.Contains(string(r.body), s) }
-
-func (b *browser) do(req *http.Request) response {
-	b.t.Helper()
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	assertNoSecrets(b.t, res.Request.URL.String(), string(body))
-	return response{res.StatusCode, body, res.Request.URL}
-}
-
-func (b *browser) get(path string) response {
-	u, _ := b.base.Parse(path)
-	req, _ := http.NewRequest("GET", u.String(), nil)
-	return b.do(req)
-}
-
-// submit sends the one form on page whose action contains actionPart,
-// with some fields changed, as a browser would.
-func (b *browser) submit(page response, actionPart string, set url.Values) response {
-	b.t.Helper()
-	f, err := htmlform.One(page.body, page.url, actionPart)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	for k, v := range set {
-		f.Values[k] = v
-	}
-	req, _ := http.NewRequest(f.Method, f.Action, strings.NewReader(f.Values.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return b.do(req)
-}
+// browser and response are a shopper's browser without JavaScript and
+// the page it ends on; every page is checked for secrets.
+type (
+	browser  = webclient.Browser
+	response = webclient.Response
+)
 
 // startDemo runs the demo app's real router (plugin and sandboxes) on a
 // real listener with its own database.
@@ -98,11 +55,9 @@ func startDemoApp(t *testing.T, sched sandboxSchedules) (*httptest.Server, *bun.
 }
 
 func newBrowser(t *testing.T, srv *httptest.Server, lang string) *browser {
-	jar, _ := cookiejar.New(nil)
-	base, _ := url.Parse(srv.URL)
-	b := &browser{t: t, client: &http.Client{Jar: jar}, base: base}
-	if r := b.get("/shop?lang=" + lang); r.status != 200 {
-		t.Fatalf("catalog: %d", r.status)
+	b := webclient.New(t, srv.URL, func(t *testing.T, where, body string) { assertNoSecrets(t, where, body) })
+	if r := b.Get("/shop?lang=" + lang); r.Status != 200 {
+		t.Fatalf("catalog: %d", r.Status)
 	}
 	return b
 }
@@ -115,22 +70,22 @@ var card = struct{ ok, declined url.Values }{
 // buy goes from the catalog through the ECPay sandbox and returns the
 // result page the shopper lands on.
 func buy(b *browser, service string, cardFields url.Values) response {
-	b.t.Helper()
-	sel := b.get("/shop/services/" + service)
-	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
-	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
-	if payPage.status != 200 {
-		b.t.Fatalf("sandbox refused our checkout: %d %s", payPage.status, payPage.body)
+	b.T.Helper()
+	sel := b.Get("/shop/services/" + service)
+	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	if payPage.Status != 200 {
+		b.T.Fatalf("sandbox refused our checkout: %d %s", payPage.Status, payPage.Body)
 	}
-	resultForm := b.submit(payPage, "/sandbox/ecpay/", cardFields)
-	return b.submit(resultForm, "/payments/ecpay/result", nil)
+	resultForm := b.Submit(payPage, "/sandbox/ecpay/", cardFields)
+	return b.Submit(resultForm, "/payments/ecpay/result", nil)
 }
 
 func orderNoFrom(t *testing.T, r response) string {
 	t.Helper()
-	parts := strings.Split(r.url.Path, "/")
+	parts := strings.Split(r.URL.Path, "/")
 	if len(parts) < 4 || parts[2] != "orders" {
-		t.Fatalf("not an order page: %s", r.url)
+		t.Fatalf("not an order page: %s", r.URL)
 	}
 	return parts[3]
 }
@@ -144,15 +99,15 @@ func TestJourneyPaidInBothLanguages(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.lang, func(t *testing.T) {
 			b := newBrowser(t, srv, c.lang)
-			if cat := b.get("/shop"); !cat.has(c.catalogText) {
+			if cat := b.Get("/shop"); !cat.Has(c.catalogText) {
 				t.Fatalf("catalog not in %s", c.lang)
 			}
 			res := buy(b, "logo-design", card.ok)
-			if res.status != 200 || !res.has("panel-success") || !res.has(c.title) || !res.has(c.status) {
-				t.Fatalf("result page %d:\n%s", res.status, res.body)
+			if res.Status != 200 || !res.Has("panel-success") || !res.Has(c.title) || !res.Has(c.status) {
+				t.Fatalf("result page %d:\n%s", res.Status, res.Body)
 			}
 			no := orderNoFrom(t, res)
-			if !res.has(no) || !res.has("2222") {
+			if !res.Has(no) || !res.Has("2222") {
 				t.Fatal("panel lacks order number or card's last 4")
 			}
 			var status string
@@ -165,7 +120,7 @@ func TestJourneyPaidInBothLanguages(t *testing.T) {
 				t.Fatalf("order %s: status %s, %d applied notifies, %d result posts", no, status, notifies, results)
 			}
 			// The same browser sees the order in "my orders".
-			if mine := b.get("/shop/orders"); !mine.has(no) || !mine.has(c.status) {
+			if mine := b.Get("/shop/orders"); !mine.Has(no) || !mine.Has(c.status) {
 				t.Fatalf("my orders lacks %s", no)
 			}
 		})
@@ -176,30 +131,30 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 	srv, db := startDemo(t)
 	b := newBrowser(t, srv, "zh-TW")
 	res := buy(b, "website-audit", card.declined)
-	if !res.has("panel-failure") || !res.has("付款未完成") || !res.has("發卡銀行拒絕") {
-		t.Fatalf("declined page:\n%s", res.body)
+	if !res.Has("panel-failure") || !res.Has("付款未完成") || !res.Has("發卡銀行拒絕") {
+		t.Fatalf("declined page:\n%s", res.Body)
 	}
 	no := orderNoFrom(t, res)
-	en := b.get(res.url.String() + "&lang=en")
-	if !en.has("Payment not completed") || !en.has("Try again") {
-		t.Fatalf("English failure panel:\n%s", en.body)
+	en := b.Get(res.URL.String() + "&lang=en")
+	if !en.Has("Payment not completed") || !en.Has("Try again") {
+		t.Fatalf("English failure panel:\n%s", en.Body)
 	}
 
-	f, err := htmlform.All(res.body, res.url)
+	f, err := htmlform.All(res.Body, res.URL)
 	if err != nil || len(f) != 0 {
 		t.Fatalf("failure panel should link, not post: %v", f)
 	}
-	retryLink := testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`)
-	retryPage := b.get(strings.ReplaceAll(retryLink, "&amp;", "&"))
-	redirect := b.submit(retryPage, "/retry", nil)
-	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
-	if payPage.status != 200 {
-		t.Fatalf("sandbox refused the retry (a reused MerchantTradeNo?): %d %s", payPage.status, payPage.body)
+	retryLink := testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`)
+	retryPage := b.Get(strings.ReplaceAll(retryLink, "&amp;", "&"))
+	redirect := b.Submit(retryPage, "/retry", nil)
+	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	if payPage.Status != 200 {
+		t.Fatalf("sandbox refused the retry (a reused MerchantTradeNo?): %d %s", payPage.Status, payPage.Body)
 	}
-	resultForm := b.submit(payPage, "/sandbox/ecpay/", card.ok)
-	paid := b.submit(resultForm, "/payments/ecpay/result", nil)
-	if !paid.has("panel-success") || orderNoFrom(t, paid) != no {
-		t.Fatalf("retry result for %s:\n%s", no, paid.body)
+	resultForm := b.Submit(payPage, "/sandbox/ecpay/", card.ok)
+	paid := b.Submit(resultForm, "/payments/ecpay/result", nil)
+	if !paid.Has("panel-success") || orderNoFrom(t, paid) != no {
+		t.Fatalf("retry result for %s:\n%s", no, paid.Body)
 	}
 	var tradeNos []string
 	db.NewRaw("SELECT a.merchant_trade_no FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE o.order_no = ? ORDER BY a.seq", no).Scan(context.Background(), &tradeNos)
@@ -207,8 +162,8 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 		t.Fatalf("attempts %v: want two with different trade numbers", tradeNos)
 	}
 	// A paid order offers no retry any more.
-	if again := b.get(strings.ReplaceAll(retryLink, "&amp;", "&")); again.status != http.StatusConflict {
-		t.Fatalf("retry of a paid order: %d", again.status)
+	if again := b.Get(strings.ReplaceAll(retryLink, "&amp;", "&")); again.Status != http.StatusConflict {
+		t.Fatalf("retry of a paid order: %d", again.Status)
 	}
 }
 
@@ -217,30 +172,30 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 func TestJourneyStalledPaymentCanBePaidAgain(t *testing.T) {
 	srv, db := startDemo(t)
 	b := newBrowser(t, srv, "en")
-	sel := b.get("/shop/services/logo-design")
-	b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}}) // never goes on to ECPay
-	mine := b.get("/shop/orders")
-	no := testhttp.Between(string(mine.body), "/shop/orders/", "?")
-	page := b.get("/shop/orders/" + no)
-	if !page.has("Confirming your payment") || page.has(`class="btn btn-primary retry"`) {
-		t.Fatalf("fresh pending order:\n%s", page.body)
+	sel := b.Get("/shop/services/logo-design")
+	b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}}) // never goes on to ECPay
+	mine := b.Get("/shop/orders")
+	no := testhttp.Between(string(mine.Body), "/shop/orders/", "?")
+	page := b.Get("/shop/orders/" + no)
+	if !page.Has("Confirming your payment") || page.Has(`class="btn btn-primary retry"`) {
+		t.Fatalf("fresh pending order:\n%s", page.Body)
 	}
-	if r := b.get("/shop/orders/" + no + "/retry"); r.status != http.StatusConflict {
-		t.Fatalf("retry of a fresh pending order: %d", r.status)
+	if r := b.Get("/shop/orders/" + no + "/retry"); r.Status != http.StatusConflict {
+		t.Fatalf("retry of a fresh pending order: %d", r.Status)
 	}
 	if _, err := db.ExecContext(context.Background(),
 		"UPDATE payment_attempts SET created_at = now() - interval '15 minutes'"); err != nil {
 		t.Fatal(err)
 	}
-	page = b.get("/shop/orders/" + no)
-	retry := strings.ReplaceAll(testhttp.Between(string(page.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	page = b.Get("/shop/orders/" + no)
+	retry := strings.ReplaceAll(testhttp.Between(string(page.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
 	if retry == "" {
-		t.Fatalf("stalled order offers no retry:\n%s", page.body)
+		t.Fatalf("stalled order offers no retry:\n%s", page.Body)
 	}
-	redirect := b.submit(b.get(retry), "/retry", nil)
-	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
-	paid := b.submit(b.submit(payPage, "/sandbox/ecpay/", card.ok), "/payments/ecpay/result", nil)
-	if !paid.has("panel-success") || orderNoFrom(t, paid) != no {
-		t.Fatalf("paying again:\n%s", paid.body)
+	redirect := b.Submit(b.Get(retry), "/retry", nil)
+	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	paid := b.Submit(b.Submit(payPage, "/sandbox/ecpay/", card.ok), "/payments/ecpay/result", nil)
+	if !paid.Has("panel-success") || orderNoFrom(t, paid) != no {
+		t.Fatalf("paying again:\n%s", paid.Body)
 	}
 }

@@ -75,14 +75,14 @@ func TestReconcileExpiresUnpaidATM(t *testing.T) {
 	if _, _, expired, _ := reconcile(t, a, time.Now().AddDate(0, 0, 4)); expired != 1 {
 		t.Fatalf("expired %d, want 1", expired)
 	}
-	res := b.get(page.url.String())
-	if !res.has("付款期限已過") || !res.has("已逾期") {
-		t.Fatalf("expired panel:\n%s", res.body)
+	res := b.Get(page.URL.String())
+	if !res.Has("付款期限已過") || !res.Has("已逾期") {
+		t.Fatalf("expired panel:\n%s", res.Body)
 	}
-	retry := strings.ReplaceAll(testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
-	again := b.submit(b.get(retry), "/retry", url.Values{"method": {"sinopac_atm"}})
-	if !again.has("virtual-account") || orderNoFrom(t, again) != no {
-		t.Fatalf("new account for the same order:\n%s", again.body)
+	retry := strings.ReplaceAll(testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	again := b.Submit(b.Get(retry), "/retry", url.Values{"method": {"sinopac_atm"}})
+	if !again.Has("virtual-account") || orderNoFrom(t, again) != no {
+		t.Fatalf("new account for the same order:\n%s", again.Body)
 	}
 	if n := count(t, db, "SELECT count(*) FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE o.order_no = ?", no); n != 2 {
 		t.Fatalf("%d attempts", n)
@@ -95,10 +95,10 @@ func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 	srv, db, a := startDemoApp(t, sandboxSchedules{ecpayNotify: fast.sinopacBackend})
 	clear := injectFault(t, db, "notify")
 	b := newBrowser(t, srv, "en")
-	sel := b.get("/shop/services/logo-design")
-	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
-	payPage := b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
-	b.submit(payPage, "/sandbox/ecpay/", card.ok) // the result form is never posted
+	sel := b.Get("/shop/services/logo-design")
+	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
+	b.Submit(payPage, "/sandbox/ecpay/", card.ok) // the result form is never posted
 	var no, tradeNo string
 	db.NewRaw("SELECT o.order_no, a.merchant_trade_no FROM orders o JOIN payment_attempts a ON a.order_id = o.id").Scan(context.Background(), &no, &tradeNo)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -124,11 +124,11 @@ func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
 	srv, _, a := startDemoApp(t, sandboxSchedules{})
 	b := newBrowser(t, srv, "en")
-	sel := b.get("/shop/services/website-audit")
-	redirect := b.submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
-	b.submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil) // reached the card page, then left
-	mine := b.get("/shop/orders")
-	no := testhttp.Between(string(mine.body), `/shop/orders/`, `?`)
+	sel := b.Get("/shop/services/website-audit")
+	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil) // reached the card page, then left
+	mine := b.Get("/shop/orders")
+	no := testhttp.Between(string(mine.Body), `/shop/orders/`, `?`)
 
 	start := time.Now()
 	steps := []struct {
@@ -149,7 +149,7 @@ func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
 	if st := orderStatus(t, a, no); st != "expired" {
 		t.Fatalf("order %s", st)
 	}
-	if res := b.get("/shop/orders/" + no); !res.has("Payment deadline passed") || !res.has(`class="btn btn-primary retry"`) {
-		t.Fatalf("expired panel:\n%s", res.body)
+	if res := b.Get("/shop/orders/" + no); !res.Has("Payment deadline passed") || !res.Has(`class="btn btn-primary retry"`) {
+		t.Fatalf("expired panel:\n%s", res.Body)
 	}
 }

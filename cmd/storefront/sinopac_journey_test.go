@@ -27,19 +27,19 @@ var sinopacCard = struct{ ok, declined url.Values }{
 var fast = sandboxSchedules{sinopacBackend: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}}
 
 func checkoutWith(b *browser, service, method string) response {
-	b.t.Helper()
-	sel := b.get("/shop/services/" + service)
-	return b.submit(sel, "/shop/checkout", url.Values{"method": {method}})
+	b.T.Helper()
+	sel := b.Get("/shop/services/" + service)
+	return b.Submit(sel, "/shop/checkout", url.Values{"method": {method}})
 }
 
 // payCard submits the sandbox's hosted card page and returns the
 // auto-submitted return form the bank's page hands the browser.
 func payCard(b *browser, cardPage response, fields url.Values) response {
-	b.t.Helper()
-	if cardPage.status != 200 || !strings.Contains(cardPage.url.Path, "/sandbox/sinopac/card/") {
-		b.t.Fatalf("not the hosted card page: %d %s", cardPage.status, cardPage.url)
+	b.T.Helper()
+	if cardPage.Status != 200 || !strings.Contains(cardPage.URL.Path, "/sandbox/sinopac/card/") {
+		b.T.Fatalf("not the hosted card page: %d %s", cardPage.Status, cardPage.URL)
 	}
-	return b.submit(cardPage, "/sandbox/sinopac/card/", fields)
+	return b.Submit(cardPage, "/sandbox/sinopac/card/", fields)
 }
 
 type eventRow struct {
@@ -76,9 +76,9 @@ func TestSinoPacCardJourney(t *testing.T) {
 	b := newBrowser(t, srv, "en")
 	cardPage := checkoutWith(b, "logo-design", "sinopac_card")
 	returnForm := payCard(b, cardPage, sinopacCard.ok)
-	res := b.submit(returnForm, "/payments/sinopac/return", nil)
-	if !res.has("panel-success") || !res.has("Payment received") || !res.has("1111") {
-		t.Fatalf("result:\n%s", res.body)
+	res := b.Submit(returnForm, "/payments/sinopac/return", nil)
+	if !res.Has("panel-success") || !res.Has("Payment received") || !res.Has("1111") {
+		t.Fatalf("result:\n%s", res.Body)
 	}
 	no := orderNoFrom(t, res)
 	// AutoBilling=Y: the bank also calls BackendURL for the captured card.
@@ -91,7 +91,7 @@ func TestSinoPacCardJourney(t *testing.T) {
 	kinds := map[string]int{}
 	for _, e := range eventsOf(t, db, no) {
 		kinds[e.Kind+"/"+e.Verdict]++
-		if !strings.Contains(e.Body, "PayToken") && e.Kind != "order_create" {
+		if !strings.Contains(e.Body, "PayToken") && e.Kind != "start" {
 			t.Errorf("event %s lacks its PayToken: %s", e.Kind, e.Body)
 		}
 	}
@@ -107,20 +107,20 @@ func TestSinoPacCardDeclinedThenRetry(t *testing.T) {
 	srv, db, _ := startDemoApp(t, fast)
 	b := newBrowser(t, srv, "zh-TW")
 	cardPage := checkoutWith(b, "website-audit", "sinopac_card")
-	cardURL := cardPage.url.String()
-	res := b.submit(payCard(b, cardPage, sinopacCard.declined), "/payments/sinopac/return", nil)
-	if !res.has("panel-failure") || !res.has("付款未完成") || !res.has("發卡銀行拒絕") {
-		t.Fatalf("declined:\n%s", res.body)
+	cardURL := cardPage.URL.String()
+	res := b.Submit(payCard(b, cardPage, sinopacCard.declined), "/payments/sinopac/return", nil)
+	if !res.Has("panel-failure") || !res.Has("付款未完成") || !res.Has("發卡銀行拒絕") {
+		t.Fatalf("declined:\n%s", res.Body)
 	}
 	no := orderNoFrom(t, res)
-	retry := strings.ReplaceAll(testhttp.Between(string(res.body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
+	retry := strings.ReplaceAll(testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
 	if retry != cardURL {
 		t.Fatalf("retry link %q, want the stored CardPayURL %q", retry, cardURL)
 	}
-	again := b.get(retry)
-	paid := b.submit(payCard(b, again, sinopacCard.ok), "/payments/sinopac/return", nil)
-	if !paid.has("panel-success") || orderNoFrom(t, paid) != no {
-		t.Fatalf("retry result:\n%s", paid.body)
+	again := b.Get(retry)
+	paid := b.Submit(payCard(b, again, sinopacCard.ok), "/payments/sinopac/return", nil)
+	if !paid.Has("panel-success") || orderNoFrom(t, paid) != no {
+		t.Fatalf("retry result:\n%s", paid.Body)
 	}
 	if n := count(t, db, "SELECT count(*) FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE o.order_no = ?", no); n != 1 {
 		t.Fatalf("%d attempts: the retry reuses the hosted page's order", n)
@@ -148,20 +148,20 @@ func TestSinoPacATMJourney(t *testing.T) {
 		t.Run(c.lang, func(t *testing.T) {
 			b := newBrowser(t, srv, c.lang)
 			page := checkoutWith(b, "product-photos", "sinopac_atm")
-			if !page.has(c.heading) || !page.has(c.account) || !page.has("807") || !page.has(`hx-trigger="every 2s"`) {
-				t.Fatalf("ATM page:\n%s", page.body)
+			if !page.Has(c.heading) || !page.Has(c.account) || !page.Has("807") || !page.Has(`hx-trigger="every 2s"`) {
+				t.Fatalf("ATM page:\n%s", page.Body)
 			}
-			account := testhttp.Between(string(page.body), `<dd class="virtual-account">`, `<`)
+			account := testhttp.Between(string(page.Body), `<dd class="virtual-account">`, `<`)
 			no := orderNoFrom(t, page)
 			if len(account) != 14 {
 				t.Fatalf("virtual account %q", account)
 			}
 			// The tester pays on the sandbox's ATM page.
-			atm := b.get("/sandbox/sinopac/atm")
+			atm := b.Get("/sandbox/sinopac/atm")
 			amount := count(t, db, "SELECT amount FROM orders WHERE order_no = ?", no)
-			done := b.submit(atm, "/sandbox/sinopac/atm", url.Values{"atm_pay_no": {account}, "amount": {strconv.Itoa(amount)}})
-			if done.status != 200 {
-				t.Fatalf("transfer: %d %s", done.status, done.body)
+			done := b.Submit(atm, "/sandbox/sinopac/atm", url.Values{"atm_pay_no": {account}, "amount": {strconv.Itoa(amount)}})
+			if done.Status != 200 {
+				t.Fatalf("transfer: %d %s", done.Status, done.Body)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
@@ -169,11 +169,11 @@ func TestSinoPacATMJourney(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What the polling status area fetches now is the green panel.
-			req, _ := http.NewRequest("GET", page.url.String(), nil)
+			req, _ := http.NewRequest("GET", page.URL.String(), nil)
 			req.Header.Set("HX-Request", "true")
-			poll := b.do(req)
-			if !poll.has("panel-success") || !poll.has(c.paid) || poll.has("<html") || poll.has("every 2s") {
-				t.Fatalf("poll after payment:\n%s", poll.body)
+			poll := b.Do(req)
+			if !poll.Has("panel-success") || !poll.Has(c.paid) || poll.Has("<html") || poll.Has("every 2s") {
+				t.Fatalf("poll after payment:\n%s", poll.Body)
 			}
 
 			// The bank delivers the same BackendURL again, twice at once: both
@@ -211,7 +211,7 @@ func TestSinoPacReturnAndBackendRace(t *testing.T) {
 	srv, db, _ := startDemoApp(t, fast)
 	b := newBrowser(t, srv, "en")
 	returnForm := payCard(b, checkoutWith(b, "logo-design", "sinopac_card"), sinopacCard.ok)
-	f, err := htmlform.One(returnForm.body, returnForm.url, "/payments/sinopac/return")
+	f, err := htmlform.One(returnForm.Body, returnForm.URL, "/payments/sinopac/return")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,8 +223,8 @@ func TestSinoPacReturnAndBackendRace(t *testing.T) {
 			defer wg.Done()
 			req, _ := http.NewRequest("POST", f.Action, strings.NewReader(f.Values.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			if res := b.do(req); !res.has("panel-success") {
-				t.Errorf("return: %d", res.status)
+			if res := b.Do(req); !res.Has("panel-success") {
+				t.Errorf("return: %d", res.Status)
 			}
 		}()
 		go func() {

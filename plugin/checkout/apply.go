@@ -215,7 +215,8 @@ func (s *Store) move(ctx context.Context, tx bun.Tx, o *Order, to Status, eventI
 
 func (s *Store) enqueue(ctx context.Context, tx bun.Tx, topic string, o *Order, a *Attempt) error {
 	msg := &OutboxMessage{Topic: topic, OrderID: o.ID, AttemptID: &a.ID, Payload: map[string]any{
-		"order_no": o.OrderNo, "merchant_trade_no": a.MerchantTradeNo, "amount": a.Amount, "gateway": a.Gateway,
+		"order_no": o.OrderNo, "reference": o.Reference, "merchant_trade_no": a.MerchantTradeNo,
+		"gateway_trade_no": a.GatewayTradeNo, "payment_type": a.PaymentType, "amount": a.Amount, "gateway": a.Gateway,
 	}}
 	_, err := tx.NewInsert().Model(msg).Exec(ctx)
 	return err

@@ -65,7 +65,8 @@ type AttemptSpec struct {
 }
 
 // PlaceOrder creates a pending order for planID and its first attempt, in
-// one transaction. claimedAmount is what the shopper's form said the price
+// one transaction (CreateOrder and NewAttempt in one step, for callers that
+// know the method already). claimedAmount is what the shopper's form said the price
 // was: a mismatch means a stale page or tampering, and nothing is created.
 func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lang string, spec AttemptSpec) (*Order, *Attempt, error) {
 	plan, err := s.Plan(ctx, planID)
@@ -75,14 +76,15 @@ func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lan
 	if claimedAmount != plan.Price {
 		return nil, nil, ErrAmountMismatch
 	}
+	req, err := OrderRequest{Amount: plan.Price, PlanID: &plan.ID, Lang: lang}.validate()
+	if err != nil {
+		return nil, nil, err
+	}
 	var order *Order
 	var attempt *Attempt
 	err = s.retryOnCollision(ctx, func(tx bun.Tx) error {
-		order = &Order{
-			OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: &plan.ID,
-			Amount: plan.Price, Currency: "TWD", Gateway: spec.Gateway, Method: spec.Method,
-			Status: Pending, Lang: lang,
-		}
+		order = s.newOrder(req)
+		order.Gateway, order.Method = spec.Gateway, spec.Method
 		if _, err := tx.NewInsert().Model(order).Returning("*").Exec(ctx); err != nil {
 			return err
 		}
