@@ -49,9 +49,10 @@ func (harness) Spec() paytest.Spec {
 		Secrets:   []string{merchant.HashKey.Reveal(), merchant.HashIV.Reveal()},
 		QueryPath: "/Cashier/QueryTradeInfo/V5",
 		// ECPay's error replies carry RtnCode/RtnMsg and no CheckMacValue;
-		// their exact shape is UNCONFIRMED (ecpay.md §5; the sandbox's).
+		// their exact shape is UNCONFIRMED (ecpay.md §5): this is the
+		// sandbox's, with HTTP 200.
 		ErrorReply: pay.Reply{Status: http.StatusOK, ContentType: "text/plain; charset=utf-8",
-			Body: ecpay.EncodeReply(map[string]string{"RtnCode": "10200047", "RtnMsg": "System busy"})},
+			Body: ecpay.EncodeReply(map[string]string{"RtnCode": "0", "RtnMsg": "System error"})},
 		// Queried too fast, ECPay answers HTTP 403 and wants 30 minutes of
 		// quiet (ecpay.md §5, §7): the adapter pauses its queries.
 		RateLimitReply:  pay.Reply{Status: http.StatusForbidden, ContentType: "text/html", Body: "<html><body>403 Forbidden</body></html>"},
