@@ -160,8 +160,9 @@ type world struct {
 	cbs   *recorder
 	logs  *lockedBuffer
 
-	mu      sync.Mutex
-	answers []string // every answer twpay gave in this case
+	mu       sync.Mutex
+	answers  []string        // every answer twpay gave in this case
+	handoffs map[int64]int64 // attempt ID -> its order's last status change at the hand-off
 }
 
 func newWorld(t *testing.T, h Harness, db *bun.DB) *world {
@@ -170,7 +171,8 @@ func newWorld(t *testing.T, h Harness, db *bun.DB) *world {
 	r := gin.New()
 	srv := httptest.NewUnstartedServer(r)
 	t.Cleanup(srv.Close)
-	w := &world{spec: h.Spec(), db: db, base: "http://" + srv.Listener.Addr().String(), logs: &lockedBuffer{}}
+	w := &world{spec: h.Spec(), db: db, base: "http://" + srv.Listener.Addr().String(), logs: &lockedBuffer{},
+		handoffs: map[int64]int64{}}
 	w.proxy = newProxy(t, w.base, w.spec.QueryPath)
 	w.cbs = &recorder{w: w}
 	env := Env{
@@ -302,7 +304,7 @@ func (rc *recorder) server() ([]Post, []delivery) {
 // other request passes through unchanged.
 type Proxy struct {
 	url, target, path string
-	calls             atomic.Int64
+	calls, requests   atomic.Int64
 
 	mu      sync.Mutex
 	hang    chan struct{} // closed by Clear; nil: no hang
@@ -339,6 +341,9 @@ func (p *Proxy) Clear() {
 // Calls counts the requests to QueryPath that reached the proxy.
 func (p *Proxy) Calls() int64 { return p.calls.Load() }
 
+// Requests counts every request that reached the proxy.
+func (p *Proxy) Requests() int64 { return p.requests.Load() }
+
 // Hang makes requests to QueryPath hang until the client gives up or Clear.
 func (p *Proxy) Hang() {
 	p.mu.Lock()
@@ -356,6 +361,7 @@ func (p *Proxy) Fail(r pay.Reply) {
 }
 
 func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
+	p.requests.Add(1)
 	body, _ := io.ReadAll(r.Body)
 	matched := strings.HasSuffix(r.URL.Path, p.path)
 	p.mu.Lock()
