@@ -122,6 +122,7 @@ type sinopacOrder struct {
 	authCode string
 	payments []*sinopacPayment // every outcome, oldest first
 	backend  deliveryLog       // BackendURL deliveries
+	apType   string            // test knob (sinopac_knobs.go): OrderPayQuery's APType; "" = PayOut
 }
 
 func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM }

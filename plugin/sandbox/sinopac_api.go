@@ -334,7 +334,7 @@ func (s *SinoPac) orderPayQuery(shopNo string, raw []byte, now time.Time) sinopa
 	}
 	o := p.order
 	ts := &sinopac.TSResult{
-		APType: sinopac.APTypePayOut, TSNo: o.tsNo, OrderNo: o.req.OrderNo, ShopNo: shopNo,
+		APType: o.apTypeLocked(), TSNo: o.tsNo, OrderNo: o.req.OrderNo, ShopNo: shopNo,
 		PayType: o.req.PayType, AmountRaw: fmt.Sprint(o.amountRaw), // a string here (sinopac.md §6)
 		Status: sinopac.StatusFailure, Description: p.description, PayDate: sinopac.FormatDateTime(p.at),
 		Param1: o.req.Param1, Param2: o.req.Param2, Param3: o.req.Param3,
