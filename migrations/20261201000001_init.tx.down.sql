@@ -1,6 +1,6 @@
 -- Drops everything 20261201000001_init created (the schema itself and
 -- twpay's migration tables stay; database.Migrate owns those).
-DROP TABLE IF EXISTS admin_users, leases, outbox, status_changes, events;
+DROP TABLE IF EXISTS admin_users, gateway_pauses, status_changes, events;
 --bun:split
 ALTER TABLE IF EXISTS orders DROP CONSTRAINT IF EXISTS orders_current_attempt_fk;
 --bun:split

@@ -89,11 +89,38 @@ CREATE TABLE payment_attempts (
     card6             text NOT NULL DEFAULT '' CHECK (card6 ~ '^[0-9]{0,6}$'),
     card4             text NOT NULL DEFAULT '' CHECK (card4 ~ '^[0-9]{0,4}$'),
     info              jsonb NOT NULL DEFAULT '{}',
+    -- The gateway's id of the payment itself (ECPay TradeNo, SinoPac TSNo):
+    -- a second payment with another id is a second payment, not a repeat.
+    gateway_payment_id text NOT NULL DEFAULT '',
+    -- Payment instructions the gateway issued (ATM virtual account).
+    bank_code         text NOT NULL DEFAULT '',
+    virtual_account   text NOT NULL DEFAULT '',
+    -- Until when the shopper can pay (ATM deadline, hosted page lifetime).
+    pay_until         timestamptz,
+    -- The hand-off: starting (asking the gateway), started, or unknown
+    -- (the call died: did the gateway create the trade?), which
+    -- reconciliation resolves.
+    start_state       text NOT NULL DEFAULT 'starting' CHECK (start_state IN ('starting', 'started', 'unknown')),
+    -- Reconciliation: when to ask the gateway next, how often asking failed
+    -- in a row and why; when the attempt expired (expired attempts are
+    -- still asked for a settling window, so a late payment lands); and a
+    -- gateway answer a human must look at (never guessed into paid).
+    next_query_at     timestamptz NOT NULL DEFAULT now(),
+    last_queried_at   timestamptz,
+    query_failures    integer NOT NULL DEFAULT 0,
+    last_query_error  text NOT NULL DEFAULT '',
+    expired_at        timestamptz,
+    review_reason     text NOT NULL DEFAULT '',
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     UNIQUE (gateway, merchant_trade_no),
     UNIQUE (order_id, seq)
 );
+CREATE UNIQUE INDEX payment_attempts_payment_id_idx ON payment_attempts (gateway, gateway_payment_id)
+    WHERE gateway_payment_id <> '';
+-- What reconciliation asks about, in the order it asks.
+CREATE INDEX payment_attempts_due_idx ON payment_attempts (next_query_at)
+    WHERE status IN ('pending', 'awaiting_payment', 'expired') AND review_reason = '';
 
 ALTER TABLE orders ADD CONSTRAINT orders_current_attempt_fk
     FOREIGN KEY (current_attempt_id) REFERENCES payment_attempts (id);
@@ -186,14 +213,27 @@ CREATE TABLE events (
     gateway           text NOT NULL,
     kind              text NOT NULL,
     body              text NOT NULL,
-    verdict           text NOT NULL CHECK (verdict IN ('applied', 'duplicate', 'ignored', 'rejected')),
+    -- applied: changed state; duplicate: a repeat, nothing changed;
+    -- ignored: authentic, must not change state; rejected: forged or
+    -- malformed; unmatched: verified money that matches no attempt (amount,
+    -- merchant, trade): the host is told; second_payment: another distinct
+    -- payment on a paid attempt or order: a refund is due; recorded: what
+    -- we sent a gateway and what it answered.
+    verdict           text NOT NULL CHECK (verdict IN ('applied', 'duplicate', 'ignored', 'rejected', 'unmatched', 'second_payment', 'recorded')),
     reason            text NOT NULL DEFAULT '',
     merchant_trade_no text NOT NULL DEFAULT '',
     order_id          bigint REFERENCES orders (id),
     attempt_id        bigint REFERENCES payment_attempts (id),
     remote_addr       text NOT NULL DEFAULT '',
+    -- A rejected body is kept truncated; its full length and SHA-256 stay.
+    body_length       integer NOT NULL DEFAULT 0,
+    body_sha256       text NOT NULL DEFAULT '',
+    -- The gateway's replay key (SinoPac PayToken): a key seen before is
+    -- answered from this log, without asking the gateway again.
+    dedupe_key        text NOT NULL DEFAULT '',
     received_at       timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX events_dedupe_idx ON events (gateway, dedupe_key) WHERE dedupe_key <> '';
 CREATE INDEX events_order_idx ON events (order_id, received_at);
 CREATE INDEX events_received_idx ON events (received_at DESC);
 
@@ -212,31 +252,13 @@ CREATE INDEX status_changes_order_idx ON status_changes (order_id, id);
 
 --bun:split
 
--- Side effects (confirmation mail, seat counts) are queued here in the same
--- transaction as the transition, so they happen exactly once. attempts and
--- last_error: how often the host's hook failed, and why.
-CREATE TABLE outbox (
-    id           bigserial PRIMARY KEY,
-    topic        text NOT NULL,
-    order_id     bigint NOT NULL REFERENCES orders (id),
-    attempt_id   bigint REFERENCES payment_attempts (id),
-    payload      jsonb NOT NULL DEFAULT '{}',
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    processed_at timestamptz,
-    attempts     integer NOT NULL DEFAULT 0,
-    last_error   text NOT NULL DEFAULT '',
-    UNIQUE (topic, order_id, attempt_id)
-);
-CREATE INDEX outbox_unprocessed_idx ON outbox (id) WHERE processed_at IS NULL;
-
---bun:split
-
--- Leases let one instance at a time run a periodic job (reconciliation)
--- without advisory locks, which Postgres-compatible distributed engines lack.
-CREATE TABLE leases (
-    name   text PRIMARY KEY,
-    holder text NOT NULL,
-    until  timestamptz NOT NULL
+-- A gateway that asked us to stop querying (ECPay's 403 wants 30 minutes
+-- of quiet): every instance honours it. Side effects and reconciliation
+-- jobs live in River's tables (river_job), in this schema.
+CREATE TABLE gateway_pauses (
+    gateway text PRIMARY KEY,
+    until   timestamptz NOT NULL,
+    reason  text NOT NULL DEFAULT ''
 );
 
 --bun:split

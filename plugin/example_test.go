@@ -30,9 +30,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	cfg.DB = db
-	cfg.OnOutbox = func(ctx context.Context, m *checkout.OutboxMessage) error {
-		log.Printf("%s: order %v", m.Topic, m.Payload["order_no"]) // mail the shopper, start the work...
-		return nil
+	cfg.OnSideEffect = func(ctx context.Context, e checkout.SideEffect) error {
+		log.Printf("%s: order %s (%s)", e.Topic, e.OrderNo, e.Reference) // mail the shopper, start the work...
+		return nil                                                       // an error retries with back-off; deduplicate by e.JobID
 	}
 	twpay, err := plugin.New(cfg)
 	if err != nil {
@@ -41,6 +41,6 @@ func Example() {
 
 	router := gin.New()
 	twpay.Mount(router) // or router.Group("/store"): links and callback URLs follow the prefix
-	go twpay.Run(ctx)   // reconciliation with the gateways, outbox delivery
+	go twpay.Run(ctx)   // River: side effects to the hook, reconciliation with the gateways
 	log.Fatal(router.Run(":8080"))
 }

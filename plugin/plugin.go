@@ -8,8 +8,6 @@ package plugin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -17,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -32,6 +29,7 @@ import (
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/database"
 	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/jobs"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 	"github.com/twpay/twpay/static"
@@ -67,16 +65,24 @@ type Config struct {
 	// layout, or any page template by name.
 	Templates fs.FS
 	Logger    *slog.Logger // default slog.Default()
-	// OnOutbox receives each side effect a payment queued (checkout.TopicOrderPaid:
-	// confirm the order; checkout.TopicDuplicatePayment: refund the second
-	// payment) after its transaction committed. Delivery is at least once:
-	// deduplicate by message ID. An error leaves the message queued for the
-	// next run. nil: messages stay queued.
-	OnOutbox func(ctx context.Context, msg *checkout.OutboxMessage) error
-	// InstanceID names this process in leases (default host-pid-random).
+	// OnSideEffect receives each side effect after the transaction that
+	// caused it committed, outside any transaction:
+	// checkout.TopicOrderPaid (confirm the order), TopicDuplicatePayment
+	// (refund a second payment), TopicUnmatchedPayment (money that matches
+	// no order: look into it). Delivery is at least once: deduplicate by
+	// SideEffect.JobID. An error or a timeout (HookTimeout) retries it with
+	// exponential back-off, up to HookAttempts times; then it is discarded
+	// and kept in River's table as a dead letter. nil: side effects stay
+	// queued until a process with a hook runs.
+	OnSideEffect func(ctx context.Context, e checkout.SideEffect) error
+	HookTimeout  time.Duration // default 10 s
+	HookAttempts int           // default checkout.DefaultHookAttempts (12, about a day)
+	// InstanceID names this process to River (default River's own).
 	InstanceID string
-	// Intervals of Run's background jobs (defaults: 1 minute, 5 seconds).
-	ReconcileEvery, OutboxEvery time.Duration
+	// ReconcileEvery is how often the leader scans for attempts to ask the
+	// gateways about (default 1 minute); PollInterval how often idle
+	// workers look for jobs (default 1 s).
+	ReconcileEvery, PollInterval time.Duration
 }
 
 // Plugin is a configured twpay instance.
@@ -87,6 +93,7 @@ type Plugin struct {
 	bundle   *i18n.Bundle
 	tmpl     *template.Template
 	shop     *storefront.Handler // set by Mount
+	jobs     *jobs.Runner
 }
 
 // New checks cfg, fills defaults and loads templates and messages. It
@@ -129,16 +136,6 @@ func New(cfg Config) (*Plugin, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.ReconcileEvery <= 0 {
-		cfg.ReconcileEvery = time.Minute
-	}
-	if cfg.OutboxEvery <= 0 {
-		cfg.OutboxEvery = 5 * time.Second
-	}
-	if cfg.InstanceID == "" {
-		host, _ := os.Hostname()
-		cfg.InstanceID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
-	}
 	bundle, err := locales.Bundle()
 	if err != nil {
 		return nil, fmt.Errorf("twpay: locales: %w", err)
@@ -150,14 +147,16 @@ func New(cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("twpay: templates: %w", err)
 	}
+	store := checkout.NewStore(cfg.DB)
+	store.SetHookAttempts(cfg.HookAttempts)
+	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect,
+		HookTimeout: cfg.HookTimeout, ReconcileEvery: cfg.ReconcileEvery, PollInterval: cfg.PollInterval,
+		ID: cfg.InstanceID, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
 	cfg.Logger.Info("twpay", "mode", cfg.Mode, "gateways", registry.Names(), "schema", cfg.Schema)
-	return &Plugin{cfg: cfg, store: checkout.NewStore(cfg.DB), registry: registry, bundle: bundle, tmpl: tmpl}, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
-	return hex.EncodeToString(b)
+	return &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl, jobs: runner}, nil
 }
 
 func cleanPath(p, def string) string {

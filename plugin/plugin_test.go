@@ -74,7 +74,7 @@ func placeOrder(t testing.TB, db *bun.DB) *checkout.Attempt {
 func notifyFields(a *checkout.Attempt) map[string]string {
 	return map[string]string{
 		"MerchantID": a.MerchantID, "MerchantTradeNo": a.MerchantTradeNo, "StoreID": "", "RtnCode": "1",
-		"RtnMsg": "交易成功", "TradeNo": "2611231200001234", "TradeAmt": strconv.FormatInt(a.Amount, 10),
+		"RtnMsg": "交易成功", "TradeNo": "T" + a.MerchantTradeNo[len(a.MerchantTradeNo)-15:], "TradeAmt": strconv.FormatInt(a.Amount, 10),
 		"PaymentDate": "2026/11/23 12:00:00", "PaymentType": "Credit_CreditCard", "PaymentTypeChargeFee": "45",
 		"TradeDate": "2026/11/23 11:59:00", "SimulatePaid": "0", "CustomField1": "", "card4no": "2222", "card6no": "431195",
 	}
@@ -131,7 +131,7 @@ func TestECPayNotify(t *testing.T) {
 			f := notifyFields(a)
 			f["MerchantTradeNo"] = "TP000000000000NOPE"
 			return encode(ecpay.StageMerchant, f, true)
-		}, 400, "", checkout.Pending, ""},
+		}, 200, "1|OK", checkout.Pending, ""}, // verified money for no trade: unmatched (below)
 		{"other merchant", func(a *checkout.Attempt) string {
 			f := notifyFields(a)
 			f["MerchantID"] = other.ID
@@ -141,7 +141,7 @@ func TestECPayNotify(t *testing.T) {
 			f := notifyFields(a)
 			f["TradeAmt"] = "1"
 			return encode(ecpay.StageMerchant, f, true)
-		}, 400, "", checkout.Pending, checkout.Rejected},
+		}, 200, "1|OK", checkout.Pending, checkout.Unmatched},
 		{"simulated", func(a *checkout.Attempt) string {
 			f := notifyFields(a)
 			f["SimulatePaid"] = "1"
@@ -187,11 +187,12 @@ func TestECPayNotify(t *testing.T) {
 		}
 	})
 
-	t.Run("unknown trade is recorded", func(t *testing.T) {
-		var n int
-		db.NewRaw("SELECT count(*) FROM events WHERE merchant_trade_no = 'TP000000000000NOPE' AND verdict = 'rejected'").Scan(ctx, &n)
-		if n == 0 {
-			t.Fatal("rejected unknown-trade notify not recorded")
+	t.Run("unknown trade is recorded with a job for the host", func(t *testing.T) {
+		var events, jobs int
+		db.NewRaw("SELECT count(*) FROM events WHERE merchant_trade_no = 'TP000000000000NOPE' AND verdict = 'unmatched'").Scan(ctx, &events)
+		db.NewRaw("SELECT count(*) FROM river_job WHERE args->>'topic' = 'payment.unmatched' AND args->>'merchant_trade_no' = 'TP000000000000NOPE'").Scan(ctx, &jobs)
+		if events != 1 || jobs != 1 {
+			t.Fatalf("unknown-trade notify: %d unmatched events, %d jobs", events, jobs)
 		}
 	})
 }

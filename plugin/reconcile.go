@@ -7,68 +7,32 @@ import (
 	"github.com/twpay/twpay/plugin/pay"
 )
 
-// Reconcile asks every mounted gateway about attempts still waiting for
-// money: payments whose callbacks never arrived are applied, and attempts
-// past their deadline expire (the shopper then sees the retry panel).
-// Safe to run on several instances at once; Run
-// takes a lease so that normally only one does.
-func (p *Plugin) Reconcile(ctx context.Context, now time.Time) (pay.Report, error) {
-	return pay.Reconcile(ctx, p.store, p.registry.Adapters(), now)
+// Reconcile asks the enabled gateways, now, about every attempt that is
+// due (the background jobs do this every Config.ReconcileEvery, one job per
+// attempt): payments whose callbacks never arrived are applied, attempts
+// past their deadline expire, answers twpay must not guess about go to
+// review. Safe beside the background jobs: every result goes through the
+// same idempotent Apply.
+func (p *Plugin) Reconcile(ctx context.Context) (pay.Report, error) {
+	return pay.Reconcile(ctx, p.store, p.registry.Adapters())
 }
 
-// reconcileLease names the lease under which one instance reconciles.
-const reconcileLease = "twpay.reconcile"
+// Start runs twpay's background work on River: side effects to
+// Config.OnSideEffect and reconciliation. Several instances on one
+// database share the work. Stop ends it.
+func (p *Plugin) Start(ctx context.Context) error { return p.jobs.Start(ctx) }
 
-// Run does twpay's background work until ctx ends: reconciliation every
-// Config.ReconcileEvery (on one instance at a time, under a lease in
-// Postgres, because gateways rate-limit queries) and outbox delivery to
-// Config.OnOutbox every Config.OutboxEvery (on every instance; they share
-// the work). Call it after Mount, typically as `go p.Run(ctx)`.
-func (p *Plugin) Run(ctx context.Context) {
-	go p.every(ctx, p.cfg.OutboxEvery, p.deliverOutbox)
-	p.every(ctx, p.cfg.ReconcileEvery, p.reconcileUnderLease)
-}
+// Stop lets running jobs finish until ctx ends, then cancels them.
+func (p *Plugin) Stop(ctx context.Context) error { return p.jobs.Stop(ctx) }
 
-func (p *Plugin) every(ctx context.Context, d time.Duration, job func(context.Context, time.Time)) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			job(ctx, now)
-		}
+// Run is Start, then Stop (waiting up to 10 s for running jobs) when ctx
+// ends. Typically `go p.Run(ctx)`.
+func (p *Plugin) Run(ctx context.Context) error {
+	if err := p.Start(ctx); err != nil {
+		return err
 	}
-}
-
-func (p *Plugin) reconcileUnderLease(ctx context.Context, now time.Time) {
-	// The lease outlives one interval, so its holder keeps it by renewing.
-	held, err := p.store.AcquireLease(ctx, reconcileLease, p.cfg.InstanceID, now, 2*p.cfg.ReconcileEvery)
-	if err != nil || !held {
-		if err != nil {
-			p.cfg.Logger.Warn("reconcile lease", "err", err)
-		}
-		return
-	}
-	rep, err := p.Reconcile(ctx, now)
-	if err != nil {
-		p.cfg.Logger.Warn("reconcile", "err", err)
-	}
-	if rep.Paid+rep.Failed+rep.Expired > 0 {
-		p.cfg.Logger.Info("reconcile", "checked", rep.Checked, "paid", rep.Paid, "failed", rep.Failed, "expired", rep.Expired)
-	}
-}
-
-func (p *Plugin) deliverOutbox(ctx context.Context, _ time.Time) {
-	if p.cfg.OnOutbox == nil {
-		return
-	}
-	delivered, failed, err := p.store.DeliverOutbox(ctx, 100, p.cfg.OnOutbox)
-	if err != nil {
-		p.cfg.Logger.Warn("outbox", "err", err)
-	}
-	if failed > 0 {
-		p.cfg.Logger.Warn("outbox", "delivered", delivered, "failed", failed)
-	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return p.Stop(stop)
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // ECPay answers 403 to fast polling and wants 30 minutes of quiet: after
-// one 403 the reconciler does not query ECPay again for 30 minutes.
+// one 403 no instance queries ECPay again for 30 minutes (the pause is in
+// the database, not in one process's memory).
 func TestReconcileBacksOffAfterECPay403(t *testing.T) {
 	db, _ := testdb.New(t)
 	var hits atomic.Int32
@@ -26,27 +27,34 @@ func TestReconcileBacksOffAfterECPay403(t *testing.T) {
 	}))
 	defer fakeECPay.Close()
 	gin.SetMode(gin.TestMode)
-	r := gin.New()
-	p, err := plugin.New(testConfig(db, "http://shop.example", ecpayAt(fakeECPay.URL)))
-	if err != nil {
-		t.Fatal(err)
+	var instances []*plugin.Plugin
+	for range 2 {
+		p, err := plugin.New(testConfig(db, "http://shop.example", ecpayAt(fakeECPay.URL)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Mount(gin.New())
+		instances = append(instances, p)
 	}
-	p.Mount(r)
+	placeOrder(t, db)
 	placeOrder(t, db)
 
-	start := time.Now()
 	steps := []struct {
-		after    time.Duration
+		after    time.Duration // since the orders were placed
+		instance int
 		wantErr  bool
 		wantHits int32
 	}{
-		{20 * time.Minute, true, 1},
-		{25 * time.Minute, false, 1}, // paused
-		{49 * time.Minute, false, 1}, // still paused
-		{51 * time.Minute, true, 2},  // 30 minutes later: asks again
+		{20 * time.Minute, 0, true, 1},  // the first attempt hits the 403; the second is not asked
+		{25 * time.Minute, 1, false, 1}, // the other instance honours the pause
+		{49 * time.Minute, 0, false, 1}, // still paused
+		{51 * time.Minute, 1, true, 2},  // 30 minutes later: asks again (and pauses again)
 	}
+	var at time.Duration
 	for _, s := range steps {
-		_, err := p.Reconcile(ctx, start.Add(s.after))
+		testdb.Rewind(t, db, s.after-at)
+		at = s.after
+		_, err := instances[s.instance].Reconcile(ctx)
 		if (err != nil) != s.wantErr || hits.Load() != s.wantHits {
 			t.Fatalf("at +%s: err %v, %d queries; want error %v, %d queries", s.after, err, hits.Load(), s.wantErr, s.wantHits)
 		}

@@ -87,48 +87,30 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 		if o.Status == checkout.Failed {
 			p.Reason = h.reasonFor(a)
 		}
-		if acct, _ := a.Info["account"].(string); acct != "" && o.Status == checkout.AwaitingPayment {
-			bank, _ := a.Info["bank_code"].(string)
-			p.ATM = &atmDetails{BankCode: bank, Account: acct, Deadline: isoDate(a.Info["expire_date"])}
+		if a.VirtualAccount != "" && o.Status == checkout.AwaitingPayment {
+			p.ATM = &atmDetails{BankCode: a.BankCode, Account: a.VirtualAccount}
+			if a.PayUntil != nil { // payable through 23:59 of the day before the deadline
+				p.ATM.Deadline = a.PayUntil.Add(-time.Second).In(checkout.Taipei).Format("2006-01-02")
+			}
 		}
 	}
 	return p
 }
 
-// stallAfter is how long a pending payment may go without any word from
-// the gateway before the shopper is offered to pay again (the reconciler
-// settles or expires it later; a payment that still lands on the old
-// attempt is queued for a refund).
-const stallAfter = 10 * time.Minute
-
 // stalled reports whether o is pending on an attempt started long ago:
 // typically a shopper who left the gateway's page.
 func stalled(o *checkout.Order, a *checkout.Attempt, now time.Time) bool {
-	return o.Status == checkout.Pending && a != nil && now.Sub(a.CreatedAt) > stallAfter
+	return o.Status == checkout.Pending && a != nil && now.Sub(a.CreatedAt) > checkout.StallAfter
 }
 
 // hostedPageStillOpen returns the gateway's hosted card page of a declined
 // attempt while it still takes payments (SinoPac's CardPayURL lets the
 // shopper try another card until it expires); otherwise "".
 func hostedPageStillOpen(a *checkout.Attempt, now time.Time) string {
-	if a == nil || a.PayURL == "" || a.Status == checkout.Paid {
-		return ""
-	}
-	until, _ := a.Info["pay_url_expires_at"].(string)
-	t, err := time.Parse(time.RFC3339, until)
-	if err != nil || !now.Before(t) {
+	if a == nil || a.PayURL == "" || a.Status == checkout.Paid || a.PayUntil == nil || !now.Before(*a.PayUntil) {
 		return ""
 	}
 	return a.PayURL
-}
-
-// isoDate turns the bank's yyyyMMdd into yyyy-MM-dd for display.
-func isoDate(v any) string {
-	s, _ := v.(string)
-	if t, err := time.Parse("20060102", s); err == nil {
-		return t.Format("2006-01-02")
-	}
-	return s
 }
 
 func currentAttempt(o *checkout.Order) *checkout.Attempt {

@@ -34,6 +34,10 @@ func (h *Handler) browserReturn(gatewayName string, cb pay.Callback) gin.Handler
 			h.fail(c, http.StatusServiceUnavailable, "error.internal")
 			return
 		}
+		if out.Order == nil { // verified money for no order we know: recorded, the host is told
+			h.fail(c, http.StatusBadRequest, "error.callback")
+			return
+		}
 		c.Redirect(http.StatusSeeOther, h.orderURL(out.Order))
 	}
 }

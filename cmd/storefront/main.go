@@ -103,8 +103,12 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	}
 	defer a.close()
 
-	// Reconcile with the gateways and deliver queued side effects.
-	go a.plugin.Run(ctx)
+	// River: side effects to the hook, reconciliation with the gateways.
+	go func() {
+		if err := a.plugin.Run(ctx); err != nil {
+			log.Error("background jobs", "err", err)
+		}
+	}()
 
 	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -165,7 +169,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	cfg.DB, cfg.Logger, cfg.Catalog = db, log, true
-	cfg.OnOutbox = demoOutbox(log)
+	cfg.OnSideEffect = demoSideEffects(log)
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://localhost" + portOf(addr)
 	}
@@ -240,16 +244,19 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logg
 	return out, nil
 }
 
-// demoOutbox stands in for what a real shop does when a payment lands
-// (mail a confirmation, start the work) or a second payment needs a
-// refund: the demo writes it to the log.
-func demoOutbox(log *slog.Logger) func(context.Context, *checkout.OutboxMessage) error {
-	return func(_ context.Context, m *checkout.OutboxMessage) error {
-		switch m.Topic {
+// demoSideEffects stands in for what a real shop does when a payment
+// lands (mail a confirmation, start the work), a second payment needs a
+// refund, or money arrives for no order: the demo writes it to the log.
+func demoSideEffects(log *slog.Logger) func(context.Context, checkout.SideEffect) error {
+	return func(_ context.Context, e checkout.SideEffect) error {
+		switch e.Topic {
+		case checkout.TopicOrderPaid:
+			log.Info("order confirmed", "job", e.JobID, "order", e.OrderNo, "reference", e.Reference)
 		case checkout.TopicDuplicatePayment:
-			log.Warn("refund needed: order paid twice", "message", m.ID, "order", m.Payload["order_no"], "trade", m.Payload["merchant_trade_no"])
+			log.Warn("refund needed: order paid twice", "job", e.JobID, "order", e.OrderNo, "trade", e.GatewayTradeNo, "amount", e.Amount)
 		default:
-			log.Info("order confirmed", "message", m.ID, "topic", m.Topic, "order", m.Payload["order_no"])
+			log.Warn("payment matches no order", "job", e.JobID, "topic", e.Topic, "gateway", e.Gateway,
+				"trade", e.MerchantTradeNo, "amount", e.Amount, "reason", e.Reason)
 		}
 		return nil
 	}

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/twpay/twpay/plugin/sandbox"
+	"github.com/twpay/twpay/tests/testdb"
 	"github.com/twpay/twpay/tests/testhttp"
 )
 
@@ -21,9 +24,21 @@ func orderStatus(t *testing.T, a *app, orderNo string) string {
 	return string(o.Status)
 }
 
-func reconcile(t *testing.T, a *app, at time.Time) (paid, failed, expired, checked int) {
+// clock lets a test's time pass for twpay, which reads the database's
+// clock: it rewinds the orders' and attempts' times.
+type clock struct {
+	db *bun.DB
+	at time.Duration // how far the test has gone past its start
+}
+
+// reconcile runs reconciliation as if `after` had passed since the test began.
+func reconcile(t *testing.T, a *app, c *clock, after time.Duration) (paid, failed, expired, checked int) {
 	t.Helper()
-	rep, err := a.plugin.Reconcile(context.Background(), at)
+	if after > c.at {
+		testdb.Rewind(t, c.db, after-c.at)
+		c.at = after
+	}
+	rep, err := a.plugin.Reconcile(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +49,7 @@ func reconcile(t *testing.T, a *app, at time.Time) (paid, failed, expired, check
 // the payment with OrderQuery and applies it once.
 func TestReconcileRecoversLostSinoPacPayment(t *testing.T) {
 	srv, db, a := startDemoApp(t, fast)
+	c := &clock{db: db}
 	clear := injectFault(t, db, "backend")
 	b := newBrowser(t, srv, "en")
 	no := orderNoFrom(t, checkoutWith(b, "website-audit", "sinopac_atm"))
@@ -50,14 +66,14 @@ func TestReconcileRecoversLostSinoPacPayment(t *testing.T) {
 	if st := orderStatus(t, a, no); st != "awaiting_payment" {
 		t.Fatalf("order %s before reconciling", st)
 	}
-	if paid, _, _, _ := reconcile(t, a, time.Now().Add(3*time.Minute)); paid != 1 {
+	if paid, _, _, _ := reconcile(t, a, c, 3*time.Minute); paid != 1 {
 		t.Fatalf("reconcile paid %d, want 1", paid)
 	}
 	if st := orderStatus(t, a, no); st != "paid" {
 		t.Fatalf("order %s after reconciling", st)
 	}
 	// Running again changes nothing.
-	if paid, _, _, _ := reconcile(t, a, time.Now().Add(30*time.Minute)); paid != 0 {
+	if paid, _, _, _ := reconcile(t, a, c, 30*time.Minute); paid != 0 {
 		t.Fatalf("second run paid %d", paid)
 	}
 }
@@ -66,13 +82,14 @@ func TestReconcileRecoversLostSinoPacPayment(t *testing.T) {
 // the expired panel and pays again with a new account.
 func TestReconcileExpiresUnpaidATM(t *testing.T) {
 	srv, db, a := startDemoApp(t, fast)
+	c := &clock{db: db}
 	b := newBrowser(t, srv, "zh-TW")
 	page := checkoutWith(b, "logo-design", "sinopac_atm")
 	no := orderNoFrom(t, page)
-	if _, _, expired, _ := reconcile(t, a, time.Now().Add(10*time.Minute)); expired != 0 {
+	if _, _, expired, _ := reconcile(t, a, c, 10*time.Minute); expired != 0 {
 		t.Fatal("expired before its deadline")
 	}
-	if _, _, expired, _ := reconcile(t, a, time.Now().AddDate(0, 0, 4)); expired != 1 {
+	if _, _, expired, _ := reconcile(t, a, c, 4*24*time.Hour); expired != 1 {
 		t.Fatalf("expired %d, want 1", expired)
 	}
 	res := b.Get(page.URL.String())
@@ -93,6 +110,7 @@ func TestReconcileExpiresUnpaidATM(t *testing.T) {
 // the result post: QueryTradeInfo finds the payment.
 func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 	srv, db, a := startDemoApp(t, sandboxSchedules{ecpayNotify: fast.sinopacBackend})
+	c := &clock{db: db}
 	clear := injectFault(t, db, "notify")
 	b := newBrowser(t, srv, "en")
 	sel := b.Get("/shop/services/logo-design")
@@ -107,10 +125,10 @@ func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 		t.Fatalf("notifies: %v, want all refused", err)
 	}
 	clear()
-	if paid, _, _, _ := reconcile(t, a, time.Now().Add(5*time.Minute)); paid != 0 {
+	if paid, _, _, _ := reconcile(t, a, c, 5*time.Minute); paid != 0 {
 		t.Fatal("queried before ECPay's 10-minute settling time")
 	}
-	if paid, _, _, _ := reconcile(t, a, time.Now().Add(20*time.Minute)); paid != 1 {
+	if paid, _, _, _ := reconcile(t, a, c, 20*time.Minute); paid != 1 {
 		t.Fatalf("reconcile paid %d", paid)
 	}
 	if st := orderStatus(t, a, no); st != "paid" {
@@ -122,7 +140,7 @@ func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 // expires and the panel offers a retry instead of a spinner. In between,
 // the reconciler asks ECPay at most every 10 minutes.
 func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
-	srv, _, a := startDemoApp(t, sandboxSchedules{})
+	srv, db, a := startDemoApp(t, sandboxSchedules{})
 	b := newBrowser(t, srv, "en")
 	sel := b.Get("/shop/services/website-audit")
 	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
@@ -130,7 +148,7 @@ func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
 	mine := b.Get("/shop/orders")
 	no := testhttp.Between(string(mine.Body), `/shop/orders/`, `?`)
 
-	start := time.Now()
+	c := &clock{db: db}
 	steps := []struct {
 		after                   time.Duration
 		wantChecked, wantExpire int
@@ -141,7 +159,7 @@ func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
 		{75 * time.Minute, 1, 1}, // abandoned
 	}
 	for _, s := range steps {
-		_, _, expired, checked := reconcile(t, a, start.Add(s.after))
+		_, _, expired, checked := reconcile(t, a, c, s.after)
 		if checked != s.wantChecked || expired != s.wantExpire {
 			t.Fatalf("at +%s: checked %d expired %d, want %d %d", s.after, checked, expired, s.wantChecked, s.wantExpire)
 		}

@@ -2,9 +2,13 @@ package checkout
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -19,66 +23,118 @@ type Inbound struct {
 	Body       string
 	RemoteAddr string
 	Result     gateway.Result
-	Info       map[string]any // merged into the attempt's info when applied (e.g. an ATM account)
+	Info       map[string]any // merged into the attempt's info when applied (e.g. a PayToken)
+	DedupeKey  string         // the gateway's replay key (SinoPac PayToken), if any
+}
+
+// maxRejectedBody is how much of a rejected body the event log keeps; its
+// length and SHA-256 are kept whole. Forgeries must not fill the disk.
+const maxRejectedBody = 4 << 10
+
+// storable makes body safe for a text column: invalid UTF-8 and NUL bytes
+// (which PostgreSQL text refuses) are replaced, and it is cut to max bytes
+// on a rune boundary when max > 0.
+func storable(body string, max int) string {
+	body = strings.ReplaceAll(strings.ToValidUTF8(body, "\ufffd"), "\x00", `\x00`)
+	if max > 0 && len(body) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(body[cut]) {
+			cut--
+		}
+		body = body[:cut]
+	}
+	return body
+}
+
+func newEvent(in Inbound, verdict Verdict, reason string, max int) *Event {
+	sum := sha256.Sum256([]byte(in.Body))
+	return &Event{
+		Gateway: in.Gateway, Kind: in.Kind, Body: storable(in.Body, max), Verdict: verdict, Reason: reason,
+		MerchantTradeNo: storable(in.Result.MerchantTradeNo, 64), RemoteAddr: in.RemoteAddr,
+		BodyLength: len(in.Body), BodySHA256: hex.EncodeToString(sum[:]), DedupeKey: storable(in.DedupeKey, 255),
+	}
 }
 
 // Reject records a callback that failed verification (bad MAC, malformed,
-// unknown merchant). Nothing else changes.
+// unknown merchant), its body truncated. Nothing else changes.
 func (s *Store) Reject(ctx context.Context, in Inbound, reason error) error {
-	ev := &Event{
-		Gateway: in.Gateway, Kind: in.Kind, Body: in.Body, Verdict: Rejected,
-		Reason: reason.Error(), MerchantTradeNo: in.Result.MerchantTradeNo, RemoteAddr: in.RemoteAddr,
-	}
-	_, err := s.db.NewInsert().Model(ev).Exec(ctx)
+	_, err := s.db.NewInsert().Model(newEvent(in, Rejected, storable(reason.Error(), 1024), maxRejectedBody)).Exec(ctx)
 	return err
+}
+
+// Record logs a call we made to a gateway, or its answer (no secrets).
+func (s *Store) Record(ctx context.Context, a *Attempt, kind, body string) error {
+	ev := newEvent(Inbound{Gateway: a.Gateway, Kind: kind, Body: body, Result: gateway.Result{MerchantTradeNo: a.MerchantTradeNo}}, Recorded, "", 0)
+	ev.OrderID, ev.AttemptID = &a.OrderID, &a.ID
+	return s.insertLinked(ctx, ev)
+}
+
+// insertLinked inserts an event that names an attempt (and its order)
+// outside Apply. Its foreign keys lock those rows; it takes the attempt's
+// first, in Apply's order (attempt, then order), so it waits behind a
+// running Apply instead of deadlocking with it.
+func (s *Store) insertLinked(ctx context.Context, ev *Event) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if ev.AttemptID != nil {
+			if _, err := tx.NewRaw("SELECT 1 FROM payment_attempts WHERE id = ? FOR KEY SHARE", *ev.AttemptID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx)
+		return err
+	})
+}
+
+// Seen returns the verdict of the latest event with that replay key, or "".
+func (s *Store) Seen(ctx context.Context, gatewayName, key string) (Verdict, *Event, error) {
+	ev := new(Event)
+	err := s.db.NewSelect().Model(ev).Where("gateway = ? AND dedupe_key = ?", gatewayName, key).
+		Where("verdict <> ?", Recorded).OrderExpr("id DESC").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return ev.Verdict, ev, nil
 }
 
 // Outcome is what Apply did with a verified callback.
 type Outcome struct {
 	Verdict Verdict
 	Reason  string
-	Order   *Order
-	Attempt *Attempt
+	Order   *Order   // nil when the result matches no attempt
+	Attempt *Attempt // nil when the result matches no attempt
 	EventID int64
 }
 
-// Apply checks a verified callback against the stored attempt (merchant,
-// amount) and makes at most one transition, recording the event in the same
-// transaction. A mismatch is recorded as rejected and returned as
-// ErrUnknownTrade, ErrMerchantMismatch or ErrAmountMismatch (the caller
-// answers 4xx); any other error means nothing was committed (answer 5xx, so
-// the gateway retries).
+// Apply checks a verified result against the stored attempt (trade,
+// merchant, amount) and makes at most one transition, recording the event
+// and queueing side effects in the same transaction. Verified money that
+// matches no attempt is recorded as unmatched and the host is told
+// (payment.unmatched): it is acknowledged, since retrying cannot fix it.
+// An error means nothing was committed (answer 5xx, so the gateway retries).
 func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 	var out Outcome
-	var rejectErr error
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		out, rejectErr = Outcome{}, nil
-		ev := &Event{
-			Gateway: in.Gateway, Kind: in.Kind, Body: in.Body,
-			MerchantTradeNo: in.Result.MerchantTradeNo, RemoteAddr: in.RemoteAddr,
-		}
 		// The attempt row lock serialises every delivery for this trade.
 		a := new(Attempt)
 		err := tx.NewSelect().Model(a).
 			Where("gateway = ? AND merchant_trade_no = ?", in.Gateway, in.Result.MerchantTradeNo).
 			For("UPDATE").Scan(ctx)
+		var mismatch error
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			rejectErr = ErrUnknownTrade
+			a, mismatch = nil, ErrUnknownTrade
 		case err != nil:
 			return err
 		case a.MerchantID != in.Result.MerchantID:
-			rejectErr = ErrMerchantMismatch
+			mismatch = fmt.Errorf("%w: result for merchant %q, attempt is %q's", ErrMerchantMismatch, in.Result.MerchantID, a.MerchantID)
 		case a.Amount != in.Result.Amount:
-			rejectErr = fmt.Errorf("%w: got %d TWD, order is %d TWD", ErrAmountMismatch, in.Result.Amount, a.Amount)
+			mismatch = fmt.Errorf("%w: got %d TWD, order is %d TWD", ErrAmountMismatch, in.Result.Amount, a.Amount)
 		}
-		if rejectErr != nil {
-			ev.Verdict, ev.Reason = Rejected, rejectErr.Error()
-			if a.ID != 0 {
-				ev.AttemptID, ev.OrderID = &a.ID, &a.OrderID
-			}
-			_, err := tx.NewInsert().Model(ev).Exec(ctx)
-			out = Outcome{Verdict: Rejected, Reason: ev.Reason}
+		if mismatch != nil {
+			out, err = s.unmatched(ctx, tx, in, a, mismatch)
 			return err
 		}
 
@@ -86,13 +142,32 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 		if err := tx.NewSelect().Model(o).Where("id = ?", a.OrderID).For("UPDATE").Scan(ctx); err != nil {
 			return err
 		}
+		ev := newEvent(in, "", "", 0)
 		ev.OrderID, ev.AttemptID = &o.ID, &a.ID
 		ev.Verdict, ev.Reason = decide(o, a, in.Result)
+		if ev.Verdict == Applied && in.Result.Outcome == gateway.Paid && in.Result.GatewayTradeNo != "" {
+			// The same payment id on another attempt: not this attempt's money.
+			var other int
+			if err := tx.NewSelect().Model((*Attempt)(nil)).ColumnExpr("count(*)").
+				Where("gateway = ? AND gateway_payment_id = ? AND id <> ?", a.Gateway, in.Result.GatewayTradeNo, a.ID).
+				Scan(ctx, &other); err != nil {
+				return err
+			}
+			if other > 0 {
+				out, err = s.unmatched(ctx, tx, in, a, fmt.Errorf("payment %s already belongs to another attempt", in.Result.GatewayTradeNo))
+				return err
+			}
+		}
 		if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
-		if ev.Verdict == Applied {
+		switch ev.Verdict {
+		case Applied:
 			if err := s.transition(ctx, tx, o, a, in, ev.ID); err != nil {
+				return err
+			}
+		case SecondPayment:
+			if err := s.effects.insert(ctx, tx, sideEffect(TopicDuplicatePayment, o, a, in.Result, ev)); err != nil {
 				return err
 			}
 		}
@@ -102,7 +177,52 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	return out, rejectErr
+	return out, nil
+}
+
+// unmatched records a verified result that matches no attempt. Money
+// (a payment) is queued for the host as payment.unmatched; anything else
+// is recorded and ignored.
+func (s *Store) unmatched(ctx context.Context, tx bun.Tx, in Inbound, a *Attempt, why error) (Outcome, error) {
+	verdict := Ignored
+	if in.Result.Outcome == gateway.Paid {
+		verdict = Unmatched
+	}
+	ev := newEvent(in, verdict, why.Error(), 0)
+	var o *Order
+	if a != nil {
+		ev.AttemptID, ev.OrderID = &a.ID, &a.OrderID
+		o = new(Order)
+		if err := tx.NewSelect().Model(o).Where("id = ?", a.OrderID).Scan(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
+		return Outcome{}, err
+	}
+	if verdict == Unmatched {
+		if err := s.effects.insert(ctx, tx, sideEffect(TopicUnmatchedPayment, o, a, in.Result, ev)); err != nil {
+			return Outcome{}, err
+		}
+	}
+	return Outcome{Verdict: verdict, Reason: ev.Reason, Order: o, Attempt: a, EventID: ev.ID}, nil
+}
+
+// sideEffect describes one event for the host: the order (when known) and
+// what the gateway said was paid.
+func sideEffect(topic string, o *Order, a *Attempt, r gateway.Result, ev *Event) SideEffect {
+	e := SideEffect{Topic: topic, Gateway: ev.Gateway, MerchantID: r.MerchantID, MerchantTradeNo: r.MerchantTradeNo,
+		GatewayTradeNo: r.GatewayTradeNo, PaymentType: r.PaymentType, Amount: r.Amount, EventID: ev.ID, Reason: ev.Reason}
+	if o != nil {
+		e.OrderNo, e.Reference = o.OrderNo, o.Reference
+	}
+	if e.GatewayTradeNo == "" && a != nil {
+		e.GatewayTradeNo = a.GatewayTradeNo
+	}
+	if e.PaymentType == "" && a != nil {
+		e.PaymentType = a.PaymentType
+	}
+	return e
 }
 
 // decide says whether a verified result changes anything. It only reads.
@@ -111,10 +231,13 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 	case gateway.Ignored:
 		return Ignored, "simulated or informational; no money moved"
 	case gateway.Paid:
-		if a.Status == Paid {
-			return Duplicate, "attempt already paid"
+		if a.Status != Paid {
+			return Applied, ""
 		}
-		return Applied, ""
+		if r.GatewayTradeNo != "" && a.GatewayPaymentID != "" && r.GatewayTradeNo != a.GatewayPaymentID {
+			return SecondPayment, fmt.Sprintf("attempt already paid by %s; payment %s is another one: refund it", a.GatewayPaymentID, r.GatewayTradeNo)
+		}
+		return Duplicate, "attempt already paid"
 	case gateway.Failed:
 		switch a.Status {
 		case Failed:
@@ -141,16 +264,40 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 }
 
 // transition applies a decided result to the attempt and, where the state
-// machine allows, to the order, with history and outbox rows.
+// machine allows, to the order, with history and side effects. Fields the
+// result does not carry keep their values (an expiry keeps the ATM
+// account and the gateway's trade number).
 func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt, in Inbound, eventID int64) error {
 	r := in.Result
 	attemptTo := map[gateway.Outcome]Status{gateway.Paid: Paid, gateway.Failed: Failed,
 		gateway.CodesIssued: AwaitingPayment, gateway.Expired: Expired}[r.Outcome]
-	a.Status, a.GatewayTradeNo, a.ResultCode, a.PaymentType = attemptTo, r.GatewayTradeNo, r.Code, r.PaymentType
-	a.Card6, a.Card4 = digitsOnly(r.Card6, 6), digitsOnly(r.Card4, 4)
+	a.Status = attemptTo
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&a.GatewayTradeNo, r.GatewayTradeNo)
+	set(&a.ResultCode, r.Code)
+	set(&a.PaymentType, r.PaymentType)
+	set(&a.Card6, digitsOnly(r.Card6, 6))
+	set(&a.Card4, digitsOnly(r.Card4, 4))
+	set(&a.BankCode, r.BankCode)
+	set(&a.VirtualAccount, r.VirtualAccount)
+	if !r.PayUntil.IsZero() {
+		until := r.PayUntil
+		a.PayUntil = &until
+	}
+	if attemptTo == Paid {
+		a.GatewayPaymentID = r.GatewayTradeNo
+	}
 	q := tx.NewUpdate().Model(a).
-		Column("status", "gateway_trade_no", "result_code", "payment_type", "card6", "card4").
+		Column("status", "gateway_trade_no", "result_code", "payment_type", "card6", "card4",
+			"bank_code", "virtual_account", "pay_until", "gateway_payment_id").
 		Set("updated_at = now()").WherePK()
+	if attemptTo == Expired {
+		q = q.Set("expired_at = now()")
+	}
 	if len(in.Info) > 0 {
 		q = q.Set("info = info || ?::jsonb", in.Info)
 		if a.Info == nil {
@@ -163,6 +310,7 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 	if _, err := q.Exec(ctx); err != nil {
 		return err
 	}
+	ev := &Event{ID: eventID, Gateway: a.Gateway}
 
 	current := o.CurrentAttemptID != nil && *o.CurrentAttemptID == a.ID
 	switch {
@@ -170,12 +318,19 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 		// Money arrived for an order already paid (two attempts both
 		// succeeded) or refunded: keep the order as it is and queue this
 		// payment for a refund.
-		return s.enqueue(ctx, tx, TopicDuplicatePayment, o, a)
+		ev.Reason = "order already " + string(o.Status) + ": refund this payment"
+		return s.effects.insert(ctx, tx, sideEffect(TopicDuplicatePayment, o, a, r, ev))
 	case attemptTo == Paid && o.Status.CanMove(Paid):
 		if err := s.move(ctx, tx, o, Paid, &eventID); err != nil {
 			return err
 		}
-		return s.enqueue(ctx, tx, TopicOrderPaid, o, a)
+		if !current { // the order's current attempt is the one that paid
+			if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("current_attempt_id = ?", a.ID).Where("id = ?", o.ID).Exec(ctx); err != nil {
+				return err
+			}
+			o.CurrentAttemptID = &a.ID
+		}
+		return s.effects.insert(ctx, tx, sideEffect(TopicOrderPaid, o, a, r, ev))
 	case (attemptTo == Failed || attemptTo == Expired) && current && (o.Status == Pending || o.Status == AwaitingPayment):
 		return s.move(ctx, tx, o, attemptTo, &eventID)
 	case attemptTo == AwaitingPayment && current && o.Status == Pending:
@@ -213,15 +368,6 @@ func (s *Store) move(ctx context.Context, tx bun.Tx, o *Order, to Status, eventI
 	return nil
 }
 
-func (s *Store) enqueue(ctx context.Context, tx bun.Tx, topic string, o *Order, a *Attempt) error {
-	msg := &OutboxMessage{Topic: topic, OrderID: o.ID, AttemptID: &a.ID, Payload: map[string]any{
-		"order_no": o.OrderNo, "reference": o.Reference, "merchant_trade_no": a.MerchantTradeNo,
-		"gateway_trade_no": a.GatewayTradeNo, "payment_type": a.PaymentType, "amount": a.Amount, "gateway": a.Gateway,
-	}}
-	_, err := tx.NewInsert().Model(msg).Exec(ctx)
-	return err
-}
-
 // digitsOnly keeps a card fragment only when it is exactly n digits: we
 // never store more of a card number than first 6 / last 4.
 func digitsOnly(s string, n int) string {
@@ -249,4 +395,30 @@ func (s *Store) FailAttempt(ctx context.Context, a *Attempt, reason string) erro
 		Amount: a.Amount, Code: StartFailed,
 	}})
 	return err
+}
+
+// Repeat records a callback whose replay key an earlier event (prev)
+// already settled, as a duplicate of it, without asking the gateway again,
+// and returns prev's order and attempt.
+func (s *Store) Repeat(ctx context.Context, in Inbound, key string, prev *Event) (Outcome, error) {
+	in.DedupeKey = key
+	in.Result.MerchantTradeNo = prev.MerchantTradeNo
+	ev := newEvent(in, Duplicate, fmt.Sprintf("replay key seen in event %d (%s)", prev.ID, prev.Verdict), 0)
+	ev.OrderID, ev.AttemptID = prev.OrderID, prev.AttemptID
+	if err := s.insertLinked(ctx, ev); err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Verdict: Duplicate, Reason: ev.Reason, EventID: ev.ID}
+	if prev.AttemptID != nil {
+		a, err := s.Attempt(ctx, *prev.AttemptID)
+		if err != nil {
+			return Outcome{}, err
+		}
+		o := new(Order)
+		if err := s.db.NewSelect().Model(o).Where("id = ?", a.OrderID).Scan(ctx); err != nil {
+			return Outcome{}, err
+		}
+		out.Order, out.Attempt = o, a
+	}
+	return out, nil
 }

@@ -120,9 +120,34 @@ type Attempt struct {
 	Card6           string         `bun:"card6,notnull"`
 	Card4           string         `bun:"card4,notnull"`
 	Info            map[string]any `bun:",type:jsonb,notnull"`
-	CreatedAt       time.Time      `bun:",nullzero,notnull,default:current_timestamp"`
-	UpdatedAt       time.Time      `bun:",nullzero,notnull,default:current_timestamp"`
+
+	// GatewayPaymentID is the gateway's id of the payment itself (ECPay
+	// TradeNo, SinoPac TSNo): another id on a paid attempt is a second payment.
+	GatewayPaymentID string     `bun:",notnull"`
+	BankCode         string     `bun:",notnull"` // ATM: the bank to transfer to
+	VirtualAccount   string     `bun:",notnull"` // ATM: the account to transfer to
+	PayUntil         *time.Time `bun:""`         // the shopper can pay until then (ATM deadline, hosted page)
+	StartState       StartState `bun:",notnull"`
+	// Reconciliation's bookkeeping (see Store.Due and Store.Queried).
+	NextQueryAt    time.Time  `bun:",notnull"`
+	LastQueriedAt  *time.Time `bun:""`
+	QueryFailures  int        `bun:",notnull"`
+	LastQueryError string     `bun:",notnull"`
+	ExpiredAt      *time.Time `bun:""`
+	ReviewReason   string     `bun:",notnull"` // a gateway answer a human must look at
+
+	CreatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
+	UpdatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 }
+
+// StartState is where an attempt's hand-off to the gateway stands.
+type StartState string
+
+const (
+	Starting     StartState = "starting" // asking the gateway to create the trade
+	Started      StartState = "started"  // the gateway has it (or it lives in the shopper's form post)
+	StartUnknown StartState = "unknown"  // the call died: reconciliation finds out whether the gateway has it
+)
 
 // Verdict is what we made of an inbound callback.
 type Verdict string
@@ -131,7 +156,15 @@ const (
 	Applied   Verdict = "applied"   // changed state
 	Duplicate Verdict = "duplicate" // already applied; acknowledged again, nothing changed
 	Ignored   Verdict = "ignored"   // authentic but must not change state
-	Rejected  Verdict = "rejected"  // not verified or does not match the order
+	Rejected  Verdict = "rejected"  // not verified (forged, malformed, not ours)
+	// Unmatched: verified money that matches no attempt (unknown trade,
+	// another amount or merchant): acknowledged, and the host is told.
+	Unmatched Verdict = "unmatched"
+	// SecondPayment: another distinct payment on a paid attempt or order:
+	// acknowledged, nothing changes, and a refund is due.
+	SecondPayment Verdict = "second_payment"
+	// Recorded: what we sent a gateway and what it answered.
+	Recorded Verdict = "recorded"
 )
 
 // Event is one inbound callback, stored raw.
@@ -148,6 +181,9 @@ type Event struct {
 	OrderID         *int64    `bun:""`
 	AttemptID       *int64    `bun:""`
 	RemoteAddr      string    `bun:",notnull"`
+	BodyLength      int       `bun:",notnull"` // of the body as received (Body may be truncated)
+	BodySHA256      string    `bun:"body_sha256,notnull"`
+	DedupeKey       string    `bun:",notnull"` // the gateway's replay key (SinoPac PayToken)
 	ReceivedAt      time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 }
 
@@ -163,23 +199,15 @@ type StatusChange struct {
 	ChangedAt  time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 }
 
-// OutboxMessage is a side effect queued in the transaction that caused it.
-type OutboxMessage struct {
-	bun.BaseModel `bun:"table:outbox"`
-
-	ID          int64          `bun:",pk,autoincrement"`
-	Topic       string         `bun:",notnull"`
-	OrderID     int64          `bun:",notnull"`
-	AttemptID   *int64         `bun:""`
-	Payload     map[string]any `bun:",type:jsonb,notnull"`
-	CreatedAt   time.Time      `bun:",nullzero,notnull,default:current_timestamp"`
-	ProcessedAt *time.Time
-	Attempts    int    `bun:",notnull"`
-	LastError   string `bun:",notnull"`
-}
-
-// Outbox topics.
+// Side-effect topics: what the host is told, after the transaction that
+// caused it committed (see SideEffect).
 const (
-	TopicOrderPaid        = "order.paid"
-	TopicDuplicatePayment = "payment.duplicate" // a second attempt paid an already paid order: refund it
+	TopicOrderPaid = "order.paid" // confirm the order, start the work
+	// TopicDuplicatePayment: a second, distinct payment arrived for an
+	// order that was already paid (or refunded): refund it.
+	TopicDuplicatePayment = "payment.duplicate"
+	// TopicUnmatchedPayment: the gateway confirmed money that matches no
+	// attempt (unknown trade, other amount or merchant): find out why,
+	// then refund or apply it by hand.
+	TopicUnmatchedPayment = "payment.unmatched"
 )

@@ -26,12 +26,19 @@ var (
 
 // Store is the checkout's access to PostgreSQL.
 type Store struct {
-	db  *bun.DB
-	now func() time.Time
+	db      *bun.DB
+	now     func() time.Time
+	effects *sideEffects
 }
 
-// NewStore returns a Store on db.
-func NewStore(db *bun.DB) *Store { return &Store{db: db, now: time.Now} }
+// NewStore returns a Store on db (opened by database.Open and migrated).
+func NewStore(db *bun.DB) *Store {
+	se, err := newSideEffects(db)
+	if err != nil {
+		panic(err) // an insert-only River client with no options cannot fail to build
+	}
+	return &Store{db: db, now: time.Now, effects: se}
+}
 
 // Catalog lists the active services with their active plans, in display order.
 func (s *Store) Catalog(ctx context.Context) ([]*Service, error) {
@@ -62,6 +69,9 @@ type AttemptSpec struct {
 	Method     string
 	MerchantID string
 	TradeNo    func() string // a fresh merchant trade number in the gateway's format
+	// QueryAfter is when reconciliation first asks the gateway about the
+	// attempt (the gateway's own advice, e.g. ECPay: 15 minutes).
+	QueryAfter time.Duration
 }
 
 // PlaceOrder creates a pending order for planID and its first attempt, in
@@ -98,9 +108,18 @@ func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lan
 	return order, attempt, nil
 }
 
-// NewAttempt starts another payment try for a failed or expired order (or a
-// pending one whose shopper never finished): a new merchant trade number,
-// the order back to pending, the order number unchanged.
+// StallAfter is how long a pending attempt may go without any word from
+// the gateway before the shopper may pay the order again (typically a
+// shopper who left the gateway's page).
+const StallAfter = 10 * time.Minute
+
+// NewAttempt starts another payment try for an order that may take one: a
+// host-created order with no attempt yet, a failed or expired order, or a
+// pending one whose current attempt stalled (StallAfter, by the database's
+// clock). It takes the order's row lock and decides inside the
+// transaction, so concurrent "pay again" posts make exactly one attempt; a
+// stalled attempt it replaces is expired (a payment that still lands on it
+// is applied or refunded, never lost). The order keeps its number.
 func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec) (*Order, *Attempt, error) {
 	var order *Order
 	var attempt *Attempt
@@ -113,13 +132,40 @@ func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec
 		if err != nil {
 			return err
 		}
-		if order.Status != Pending && order.Status != Failed && order.Status != Expired {
+		var stalled *Attempt
+		switch order.Status {
+		case Failed, Expired:
+		case Pending:
+			if order.CurrentAttemptID == nil {
+				break
+			}
+			cur := new(Attempt)
+			err := tx.NewSelect().Model(cur).Where("id = ?", *order.CurrentAttemptID).
+				Where("created_at < now() - make_interval(secs => ?)", StallAfter.Seconds()).For("UPDATE").Scan(ctx)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotRetryable // the current attempt is still live
+			}
+			if err != nil {
+				return err
+			}
+			if cur.Status == Pending || cur.Status == AwaitingPayment {
+				stalled = cur
+			}
+		default:
 			return ErrNotRetryable
 		}
 		var seq int
 		if err := tx.NewSelect().Model((*Attempt)(nil)).ColumnExpr("coalesce(max(seq), 0)").
 			Where("order_id = ?", order.ID).Scan(ctx, &seq); err != nil {
 			return err
+		}
+		if stalled != nil {
+			// One live attempt: the stalled one expires (and is still asked
+			// about through the settling window).
+			if _, err := tx.NewUpdate().Model(stalled).Set("status = ?", Expired).Set("expired_at = now()").
+				Set("result_code = ?", "superseded").Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+				return err
+			}
 		}
 		attempt, err = s.insertAttempt(ctx, tx, order, seq+1, spec)
 		if err != nil {
@@ -144,9 +190,10 @@ func (s *Store) insertAttempt(ctx context.Context, tx bun.Tx, order *Order, seq 
 	a := &Attempt{
 		OrderID: order.ID, Seq: seq, Gateway: spec.Gateway, Method: spec.Method,
 		MerchantID: spec.MerchantID, MerchantTradeNo: spec.TradeNo(), Amount: order.Amount,
-		Status: Pending, Info: map[string]any{},
+		Status: Pending, Info: map[string]any{}, StartState: Starting,
 	}
-	if _, err := tx.NewInsert().Model(a).Returning("*").Exec(ctx); err != nil {
+	q := tx.NewInsert().Model(a).Value("next_query_at", "now() + make_interval(secs => ?)", spec.QueryAfter.Seconds())
+	if _, err := q.Returning("*").Exec(ctx); err != nil {
 		return nil, err
 	}
 	order.CurrentAttemptID = &a.ID
@@ -154,14 +201,29 @@ func (s *Store) insertAttempt(ctx context.Context, tx bun.Tx, order *Order, seq 
 	return a, err
 }
 
-// SetPayURL remembers where the shopper pays this attempt (a hosted card
-// page), so a retry link can send them back.
-func (s *Store) SetPayURL(ctx context.Context, attemptID int64, url string, info map[string]any) error {
-	q := s.db.NewUpdate().Model((*Attempt)(nil)).Set("pay_url = ?", url).Set("updated_at = now()").Where("id = ?", attemptID)
-	if info != nil {
+// Started records that the gateway has the attempt: where the shopper pays
+// it (a hosted card page, so a retry link can send them back), until when,
+// and what else the gateway said (merged into info).
+func (s *Store) Started(ctx context.Context, attemptID int64, payURL string, payUntil time.Time, info map[string]any) error {
+	q := s.db.NewUpdate().Model((*Attempt)(nil)).Set("start_state = ?", Started).Set("updated_at = now()").Where("id = ?", attemptID)
+	if payURL != "" {
+		q = q.Set("pay_url = ?", payURL)
+	}
+	if !payUntil.IsZero() {
+		q = q.Set("pay_until = ?", payUntil)
+	}
+	if len(info) > 0 {
 		q = q.Set("info = info || ?::jsonb", info)
 	}
 	_, err := q.Exec(ctx)
+	return err
+}
+
+// StartUnknown records that the hand-off died without an answer: the
+// gateway may or may not have the trade. Reconciliation finds out.
+func (s *Store) StartUnknown(ctx context.Context, attemptID int64) error {
+	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).Set("start_state = ?", StartUnknown).
+		Set("next_query_at = now()").Set("updated_at = now()").Where("id = ? AND start_state = ?", attemptID, Starting).Exec(ctx)
 	return err
 }
 
@@ -200,34 +262,6 @@ func (s *Store) Orders(ctx context.Context, orderNos []string) ([]*Order, error)
 	err := s.db.NewSelect().Model(&out).Relation("Plan").Relation("Plan.Service").
 		Where("order_no IN (?)", bun.In(orderNos)).Order("created_at DESC").Scan(ctx)
 	return out, err
-}
-
-// Unsettled lists a gateway's attempts still waiting for money (pending or
-// awaiting payment) that were created before `before`, oldest first, at
-// most limit: what a reconciliation run asks the gateway about.
-func (s *Store) Unsettled(ctx context.Context, gateway string, before time.Time, limit int) ([]*Attempt, error) {
-	var out []*Attempt
-	err := s.db.NewSelect().Model(&out).
-		Where("gateway = ? AND status IN (?) AND created_at < ?", gateway, bun.In([]Status{Pending, AwaitingPayment}), before).
-		Order("created_at ASC").Limit(int64(limit)).Scan(ctx)
-	return out, err
-}
-
-// MarkQueried notes when a reconciliation run last asked the gateway about
-// an attempt, so the next runs leave it alone for a while (gateways
-// rate-limit queries: ECPay answers 403 and wants 30 minutes of quiet).
-func (s *Store) MarkQueried(ctx context.Context, attemptID int64, at time.Time) error {
-	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).
-		Set("info = info || ?::jsonb", map[string]any{"last_query": at.UTC().Format(time.RFC3339)}).
-		Where("id = ?", attemptID).Exec(ctx)
-	return err
-}
-
-// LastQueried is when MarkQueried last ran for a, or the zero time.
-func (a *Attempt) LastQueried() time.Time {
-	s, _ := a.Info["last_query"].(string)
-	t, _ := time.Parse(time.RFC3339, s)
-	return t
 }
 
 // retryOnCollision runs fn in a transaction, again (up to 5 times) when a

@@ -18,12 +18,16 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/migrate"
@@ -164,6 +168,20 @@ func Migrate(ctx context.Context, db *bun.DB) ([]string, error) {
 	var names []string
 	for _, mig := range group.Migrations {
 		names = append(names, mig.Name)
+	}
+	// River (twpay's job engine) keeps its own tables and migration line in
+	// the same schema.
+	rm, err := rivermigrate.New(riverdatabasesql.New(db.DB), &rivermigrate.Config{Schema: schema,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return names, fmt.Errorf("database: river migrations: %w", err)
+	}
+	res, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return names, fmt.Errorf("database: river migrations: %w", err)
+	}
+	for _, v := range res.Versions {
+		names = append(names, fmt.Sprintf("river_%03d_%s", v.Version, v.Name))
 	}
 	return names, nil
 }

@@ -4,7 +4,10 @@
 // library and this package, so it can be used alone as a client library.
 package gateway
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Secret is key material (hash keys, IVs). It prints as "[redacted]" in
 // fmt, logs and JSON so it cannot leak into a log line or a page by accident.
@@ -40,4 +43,8 @@ type Result struct {
 	Message         string // gateway result text, for the event log only (never shown as is)
 	PaymentType     string // e.g. Credit_CreditCard
 	Card6, Card4    string // first 6 / last 4 digits when the gateway tells us
+	// Payment instructions issued with CodesIssued (an ATM virtual account)
+	// and until when they can be paid.
+	BankCode, VirtualAccount string
+	PayUntil                 time.Time
 }

@@ -9,6 +9,7 @@ package pay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -21,11 +22,24 @@ import (
 // other error is our own failure: answer 5xx without the acknowledgement.
 var ErrRejected = errors.New("callback rejected")
 
-// ErrPaused is returned by Adapter.Query when the gateway asked us to stop
-// querying for a while (ECPay's 403): the rest of this run skips the
-// gateway. Query returns an error wrapping it when a pause starts (worth
-// reporting) and ErrPaused itself while the pause lasts.
+// ErrPaused matches a *PauseError.
 var ErrPaused = errors.New("gateway queries paused")
+
+// PauseError is returned by Adapter.Query when the gateway asked us to stop
+// querying it for a while (ECPay's 403 wants 30 minutes of quiet). The
+// pause is stored in the database, so every instance honours it.
+type PauseError struct {
+	For time.Duration
+	Err error
+}
+
+func (e *PauseError) Error() string   { return fmt.Sprintf("paused for %s: %v", e.For, e.Err) }
+func (e *PauseError) Unwrap() []error { return []error{ErrPaused, e.Err} }
+
+// ErrStartUnknown wraps a hand-off whose outcome is unknown (the call to
+// the gateway died: it may or may not have created the trade). The attempt
+// stays pending with start state unknown, for reconciliation to resolve.
+var ErrStartUnknown = errors.New("payment start outcome unknown")
 
 // Adapter is one payment gateway.
 type Adapter interface {
@@ -58,6 +72,10 @@ type QueryResult struct {
 	Result *gateway.Result // nil: nothing to apply yet
 	Body   string          // the answer, for the event log (no secrets)
 	Info   map[string]any  // merged into the attempt's info when applied
+	// Review is set when the answer is authentic but twpay must not guess
+	// what it means (an unconfirmed status code, a refund flag): a human
+	// looks at the attempt; nothing is applied.
+	Review string
 }
 
 // Callback is one route a gateway posts to.
@@ -71,12 +89,21 @@ type Callback struct {
 	// the gateway's transport (answer 5xx, the gateway retries).
 	Verify func(ctx context.Context, body []byte) (Verified, error)
 	Ack    Ack // server callbacks: the replies the gateway expects
+	// Key, when set, reads the callback's replay key (SinoPac's PayToken)
+	// before verification: a key the event log already holds is answered
+	// from the log, without verifying (asking the gateway) again.
+	Key func(body []byte) string
 }
 
 // Verified is a callback after verification.
 type Verified struct {
 	Result gateway.Result
 	Info   map[string]any // merged into the attempt's info when applied
+	// DedupeKey is recorded with the event so that Key finds it next time:
+	// set it on success and on rejections the gateway itself made
+	// (authentic "no such token"), never on answers that failed our checks
+	// (those may be a network fault, and are asked again).
+	DedupeKey string
 }
 
 // Reply is one HTTP answer.
@@ -132,9 +159,18 @@ type Start struct {
 	// Info is merged into the attempt's info (e.g. the gateway's trade number).
 	Info map[string]any
 	// Issued is the gateway's answer when starting already issued payment
-	// codes (an ATM account): applied like a callback, with Body logged.
+	// codes (an ATM account): applied like a callback, with IssuedBody logged.
 	Issued     *Verified
 	IssuedBody string
+	// Exchanges are the calls Start made to the gateway and its answers
+	// (no secrets), recorded in the event log even when Start fails.
+	Exchanges []Exchange
+}
+
+// Exchange is one message to or from a gateway, for the event log.
+type Exchange struct {
+	Kind string // e.g. "order_create.request", "order_create.reply"
+	Body string
 }
 
 // Method is one way to pay offered at checkout.

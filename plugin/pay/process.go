@@ -1,35 +1,72 @@
 package pay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twpay/twpay/plugin/checkout"
 )
 
 // Process is the one path every callback takes: verify, record, apply at
 // most once. It returns an error wrapping ErrRejected for a forgery or a
-// callback that does not match its order (recorded as rejected; answer
-// 4xx) and any other error for our own failure (nothing committed; answer
-// 5xx without the acknowledgement).
+// malformed body (recorded as rejected, truncated; answer 4xx) and any
+// other error for our own failure (nothing committed; answer 5xx without
+// the acknowledgement). Verified money that matches no attempt is not an
+// error: it is recorded as unmatched, the host is told, and the gateway is
+// acknowledged, since retrying cannot fix it.
 func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb Callback, body []byte, remote string) (checkout.Outcome, error) {
 	in := checkout.Inbound{Gateway: gatewayName, Kind: cb.Kind, Body: string(body), RemoteAddr: remote}
-	v, err := cb.Verify(ctx, body)
-	in.Result, in.Info = v.Result, v.Info
-	if errors.Is(err, ErrRejected) {
+	reject := func(err error) (checkout.Outcome, error) {
 		if err := store.Reject(ctx, in, err); err != nil {
 			return checkout.Outcome{}, err
 		}
 		return checkout.Outcome{Verdict: checkout.Rejected, Reason: err.Error()}, err
 	}
+	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
+		return reject(Rejectf("body is not valid UTF-8 text (%d bytes)", len(body)))
+	}
+	if cb.Key != nil {
+		if key := cb.Key(body); key != "" {
+			if out, err, seen := replay(ctx, store, in, key); seen {
+				return out, err
+			}
+		}
+	}
+	v, err := cb.Verify(ctx, body)
+	in.Result, in.Info, in.DedupeKey = v.Result, v.Info, v.DedupeKey
+	in.Result.MerchantTradeNo = strings.TrimSpace(in.Result.MerchantTradeNo)
+	if errors.Is(err, ErrRejected) {
+		return reject(err)
+	}
 	if err != nil {
 		return checkout.Outcome{}, err
 	}
-	in.Result.MerchantTradeNo = strings.TrimSpace(in.Result.MerchantTradeNo)
-	return applyVerified(ctx, store, in)
+	return store.Apply(ctx, in)
+}
+
+// replay answers a callback whose replay key the event log already holds,
+// without verifying it again: the same answer as last time, recorded.
+func replay(ctx context.Context, store *checkout.Store, in checkout.Inbound, key string) (checkout.Outcome, error, bool) {
+	verdict, ev, err := store.Seen(ctx, in.Gateway, key)
+	switch {
+	case err != nil:
+		return checkout.Outcome{}, err, true
+	case verdict == "":
+		return checkout.Outcome{}, nil, false
+	case verdict == checkout.Rejected:
+		err := Rejectf("replay key %s was refused before: %s", key, ev.Reason)
+		if rerr := store.Reject(ctx, in, err); rerr != nil {
+			return checkout.Outcome{}, rerr, true
+		}
+		return checkout.Outcome{Verdict: checkout.Rejected, Reason: err.Error()}, err, true
+	}
+	out, err := store.Repeat(ctx, in, key, ev)
+	return out, err, true
 }
 
 // Rejectf wraps a rejection reason in ErrRejected.
@@ -37,43 +74,39 @@ func Rejectf(format string, args ...any) error {
 	return fmt.Errorf("%w: %w", ErrRejected, fmt.Errorf(format, args...))
 }
 
-// applyVerified applies a verified result; when it does not match the
-// stored attempt (Apply recorded it as rejected) the error wraps ErrRejected.
-func applyVerified(ctx context.Context, store *checkout.Store, in checkout.Inbound) (checkout.Outcome, error) {
-	out, err := store.Apply(ctx, in)
-	if isMismatch(err) {
-		return out, fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	return out, err
-}
-
-// isMismatch: Apply recorded the result as rejected (it does not match the
-// stored attempt).
-func isMismatch(err error) bool {
-	return errors.Is(err, checkout.ErrUnknownTrade) || errors.Is(err, checkout.ErrMerchantMismatch) ||
-		errors.Is(err, checkout.ErrAmountMismatch)
-}
-
 // ErrStartFailed: the gateway refused or could not be reached when an
 // attempt started; the attempt is marked failed and the shopper is shown
 // the order's page (failure panel with a retry, not a spinner).
 var ErrStartFailed = errors.New("payment could not be started")
 
-// Begin starts one attempt with m: it asks the gateway and remembers a
-// hosted page or the codes the gateway issued. When the gateway fails it
-// marks the attempt failed and returns Start{ShowOrder: true} with an
-// error wrapping ErrStartFailed; any other error is our own failure.
+// startTimeout bounds a hand-off call to a gateway.
+const startTimeout = 30 * time.Second
+
+// Begin starts one attempt with m: it asks the gateway, records what was
+// asked and answered, and remembers a hosted page or the codes the gateway
+// issued. The call runs on a context detached from the shopper's request
+// (a closed tab must not cancel a trade mid-flight) with its own deadline.
+// When the gateway refuses it marks the attempt failed and returns
+// Start{ShowOrder: true} with an error wrapping ErrStartFailed; when the
+// outcome is unknown (ErrStartUnknown) the attempt stays pending for
+// reconciliation, with the same answer. Any other error is our own.
 func Begin(ctx context.Context, store *checkout.Store, m Method, h HandOff) (Start, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+	defer cancel()
 	st, err := m.Start(ctx, h)
-	if err == nil && (st.PayURL != "" || len(st.Info) > 0) {
-		info := map[string]any{}
-		for k, v := range st.Info {
-			info[k] = v
+	for _, x := range st.Exchanges {
+		if rerr := store.Record(ctx, h.Attempt, x.Kind, x.Body); rerr != nil {
+			return Start{}, rerr
 		}
-		if !st.PayURLExpires.IsZero() {
-			info["pay_url_expires_at"] = st.PayURLExpires.UTC().Format(time.RFC3339)
+	}
+	if errors.Is(err, ErrStartUnknown) {
+		if uerr := store.StartUnknown(ctx, h.Attempt.ID); uerr != nil {
+			return Start{}, errors.Join(err, uerr)
 		}
-		err = store.SetPayURL(ctx, h.Attempt.ID, st.PayURL, info)
+		return Start{ShowOrder: true}, err
+	}
+	if err == nil {
+		err = store.Started(ctx, h.Attempt.ID, st.PayURL, st.PayURLExpires, st.Info)
 	}
 	if err == nil && st.Issued != nil {
 		_, err = store.Apply(ctx, checkout.Inbound{Gateway: m.Gateway(), Kind: "start", Body: st.IssuedBody,

@@ -10,9 +10,9 @@ import (
 	"github.com/twpay/twpay/plugin/gateway"
 )
 
-// Report counts what one reconciliation run did.
+// Report counts what reconciliation did.
 type Report struct {
-	Checked, Paid, Failed, Expired int
+	Checked, Paid, Failed, Expired, Review, Errors int
 }
 
 // Add sums two reports.
@@ -21,6 +21,8 @@ func (r *Report) Add(o Report) {
 	r.Paid += o.Paid
 	r.Failed += o.Failed
 	r.Expired += o.Expired
+	r.Review += o.Review
+	r.Errors += o.Errors
 }
 
 func (r *Report) count(o checkout.Outcome, g gateway.Outcome) {
@@ -39,60 +41,106 @@ func (r *Report) count(o checkout.Outcome, g gateway.Outcome) {
 
 // Timing of reconciliation, shared by the gateways.
 const (
-	reconcileBatch = 100              // attempts per gateway per run
-	requeryEvery   = 10 * time.Minute // leave an attempt alone this long after asking
+	RequeryEvery = 10 * time.Minute // ask an attempt again this long after an answer
+	maxBackOff   = 6 * time.Hour    // the longest wait after failed questions
+	// DueBatch is the most attempts one scan enqueues; the next scan takes the rest.
+	DueBatch = 1000
+	// maxQueryFailures failed questions in a row (about four days with the
+	// back-off) send an attempt to review.
+	maxQueryFailures = 20
 )
 
-// Reconcile asks each adapter about its attempts still waiting for money:
-// it recovers payments whose callbacks never arrived and expires attempts
-// that can no longer be paid. One attempt's failure does not stop the
-// others; ErrPaused stops that gateway's run. Every result goes through
-// the same idempotent Apply as a callback, so concurrent runs are safe.
-func Reconcile(ctx context.Context, store *checkout.Store, adapters []Adapter, now time.Time) (Report, error) {
-	var total Report
-	var errs []error
-	for _, ad := range adapters {
-		rep, err := reconcileOne(ctx, store, ad, now)
-		total.Add(rep)
-		errs = append(errs, err)
+// backOff is the wait after n failed questions in a row: 10 minutes,
+// doubling, at most 6 hours.
+func backOff(n int) time.Duration {
+	d := RequeryEvery
+	for i := 1; i < n && d < maxBackOff; i++ {
+		d *= 2
 	}
-	return total, errors.Join(errs...)
+	return min(d, maxBackOff)
 }
 
-func reconcileOne(ctx context.Context, store *checkout.Store, ad Adapter, now time.Time) (Report, error) {
-	var rep Report
-	attempts, err := store.Unsettled(ctx, ad.Name(), now.Add(-ad.QueryAfter()), reconcileBatch)
+// ReconcileAttempt asks the attempt's gateway about it once and applies
+// what it says: a payment whose callbacks never arrived lands, an attempt
+// past its deadline expires, an answer twpay must not guess about goes to
+// review. queryErr is the gateway's failure (recorded on the attempt with
+// a back-off; a pause is stored for every instance); err is our own
+// (nothing recorded, try again).
+func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id int64) (rep Report, queryErr, err error) {
+	a, err := store.Attempt(ctx, id)
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
-	var errs []error
-	for _, a := range attempts {
-		if now.Sub(a.LastQueried()) < requeryEvery {
-			continue
+	if until, err := store.Paused(ctx, ad.Name()); err != nil || !until.IsZero() {
+		return rep, nil, err
+	}
+	now, err := store.Now(ctx)
+	if err != nil {
+		return rep, nil, err
+	}
+	rep.Checked++
+	q, qerr := ad.Query(ctx, a, now)
+	var pause *PauseError
+	switch {
+	case errors.As(qerr, &pause):
+		rep.Errors++
+		if err := store.Pause(ctx, ad.Name(), pause.For, qerr.Error()); err != nil {
+			return rep, qerr, err
 		}
-		rep.Checked++
-		q, err := ad.Query(ctx, a, now)
-		if errors.Is(err, ErrPaused) {
-			rep.Checked--
-			if err != ErrPaused { //nolint:errorlint // the bare sentinel means "still paused": nothing new to report
-				errs = append(errs, fmt.Errorf("%s: %w", ad.Name(), err))
-			}
-			break
+		return rep, qerr, store.Queried(ctx, a.ID, pause.For, qerr.Error())
+	case qerr != nil && a.QueryFailures+1 >= maxQueryFailures:
+		// Days of failed questions: stop guessing and show it to a human.
+		rep.Errors++
+		rep.Review++
+		if err := store.Queried(ctx, a.ID, maxBackOff, qerr.Error()); err != nil {
+			return rep, qerr, err
 		}
-		if err != nil || q.Result == nil {
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s query %s: %w", ad.Name(), a.MerchantTradeNo, err))
-			}
-			if err := store.MarkQueried(ctx, a.ID, now); err != nil {
-				return rep, err
-			}
-			continue
-		}
+		return rep, qerr, store.Review(ctx, a.ID, fmt.Sprintf("%d questions to the gateway failed; last: %v", a.QueryFailures+1, qerr))
+	case qerr != nil:
+		rep.Errors++
+		return rep, qerr, store.Queried(ctx, a.ID, backOff(a.QueryFailures+1), qerr.Error())
+	case q.Review != "":
+		rep.Review++
+		return rep, nil, store.Review(ctx, a.ID, q.Review)
+	case q.Result != nil:
 		out, err := store.Apply(ctx, checkout.Inbound{Gateway: ad.Name(), Kind: "reconcile", Body: q.Body, Result: *q.Result, Info: q.Info})
-		if err != nil && !isMismatch(err) { // a mismatch is recorded as rejected; go on
-			return rep, err
+		if err != nil {
+			return rep, nil, err
 		}
 		rep.count(out, q.Result.Outcome)
 	}
-	return rep, errors.Join(errs...)
+	return rep, nil, store.Queried(ctx, a.ID, RequeryEvery, "")
+}
+
+// Reconcile asks about every due attempt of the adapters now, one after
+// the other (the background jobs do the same, one job per attempt). One
+// attempt's failure does not stop the others.
+func Reconcile(ctx context.Context, store *checkout.Store, adapters []Adapter) (Report, error) {
+	var total Report
+	byName := map[string]Adapter{}
+	var names []string
+	for _, ad := range adapters {
+		byName[ad.Name()] = ad
+		names = append(names, ad.Name())
+	}
+	ids, err := store.Due(ctx, names, DueBatch)
+	if err != nil {
+		return total, err
+	}
+	var errs []error
+	for _, id := range ids {
+		a, err := store.Attempt(ctx, id)
+		if err != nil {
+			return total, err
+		}
+		rep, qerr, err := ReconcileAttempt(ctx, store, byName[a.Gateway], id)
+		total.Add(rep)
+		if err != nil {
+			return total, err
+		}
+		if qerr != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", a.Gateway, a.MerchantTradeNo, qerr))
+		}
+	}
+	return total, errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -264,6 +265,13 @@ func (s *SinoPac) orderCreate(c *gin.Context, shopNo string, raw []byte, now tim
 		return fail(sinopacDescDuplicate)
 	}
 	prefix, _, _ := strings.Cut(shopNo, "_")
+	if _, ok := s.tsSeq[prefix]; !ok {
+		// A random start: the bank's TSNo is unique for good, and a
+		// sandbox restarted on the same database (make run) or several in
+		// one test must not hand out the same ones again.
+		start, _ := strconv.Atoi(randomDigits(7))
+		s.tsSeq[prefix] = start * 10
+	}
 	s.tsSeq[prefix]++
 	o.tsNo = fmt.Sprintf("%s%08d", prefix, s.tsSeq[prefix])
 	if o.isATM() {

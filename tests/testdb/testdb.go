@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -71,4 +72,26 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b) //nolint:errcheck // crypto/rand does not fail
 	return hex.EncodeToString(b)
+}
+
+// Rewind moves every order and payment attempt d into the past (creation,
+// deadlines, reconciliation schedule), which is how a test lets time pass
+// for code that reads the database's clock.
+func Rewind(t testing.TB, db *bun.DB, d time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	secs := d.Seconds()
+	for _, q := range []string{
+		`UPDATE payment_attempts SET created_at = created_at - make_interval(secs => ?0),
+			next_query_at = next_query_at - make_interval(secs => ?0),
+			last_queried_at = last_queried_at - make_interval(secs => ?0),
+			pay_until = pay_until - make_interval(secs => ?0),
+			expired_at = expired_at - make_interval(secs => ?0)`,
+		`UPDATE orders SET created_at = created_at - make_interval(secs => ?0)`,
+		`UPDATE gateway_pauses SET until = until - make_interval(secs => ?0)`,
+	} {
+		if _, err := db.NewRaw(q, secs).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

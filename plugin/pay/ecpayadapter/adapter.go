@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/twpay/twpay/plugin/checkout"
@@ -36,9 +35,8 @@ type Config struct {
 
 // Adapter is ECPay in twpay.
 type Adapter struct {
-	cfg         Config
-	merchants   ecpay.Merchants
-	pausedUntil atomic.Pointer[time.Time] // no queries before then (after a 403)
+	cfg       Config
+	merchants ecpay.Merchants
 }
 
 // New returns the adapter; plugin.New checks it for the mode (Prepare).
@@ -134,7 +132,7 @@ func (m credit) Limits() (int64, int64) { return m.e.cfg.Credit.Min, m.e.cfg.Cre
 func (m credit) Spec() checkout.AttemptSpec {
 	// ECPay needs 20 letters and digits, never reused.
 	return checkout.AttemptSpec{Gateway: Name, Method: "credit", MerchantID: m.e.cfg.Merchants[0].ID,
-		TradeNo: func() string { return checkout.NewTradeNo("TP", 20) }}
+		TradeNo: func() string { return checkout.NewTradeNo("TP", 20) }, QueryAfter: queryAfter}
 }
 
 // language maps our language to AioCheckOut's Language (empty = Chinese).
@@ -195,41 +193,37 @@ const (
 
 func (e *Adapter) QueryAfter() time.Duration { return queryAfter }
 
-// Query asks QueryTradeInfo about one attempt.
+// Query asks QueryTradeInfo about one attempt. Only a signed answer can
+// pay, fail or expire it: an unsigned error reply (clock skew, an IP
+// setting, a proxy page) is a failed question, asked again later.
 func (e *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time) (pay.QueryResult, error) {
-	if until := e.pausedUntil.Load(); until != nil && now.Before(*until) {
-		return pay.QueryResult{}, pay.ErrPaused
-	}
 	m, err := e.merchants.Lookup(a.MerchantID)
 	if err != nil {
 		return pay.QueryResult{}, err
 	}
-	abandoned := now.Sub(a.CreatedAt) > abandonAt
-	r := resultFor(a)
 	// TimeStamp is the real clock (ECPay allows 3 minutes of skew); now
-	// only decides what the answer means.
+	// (the database's) only decides what the answer means.
 	ti, err := m.QueryTradeInfo(ctx, e.cfg.HTTPClient, e.cfg.QueryURL, a.MerchantTradeNo, time.Now())
-	switch {
-	case errors.Is(err, ecpay.ErrRateLimited):
-		until := now.Add(backOff)
-		e.pausedUntil.Store(&until)
-		return pay.QueryResult{}, fmt.Errorf("%w for %s: %w", pay.ErrPaused, backOff, err)
-	case errors.Is(err, ecpay.ErrQueryFailed) && abandoned:
-		// ECPay does not know the trade: the shopper never reached its page.
-		r.Outcome, r.Code = gateway.Expired, "unknown"
-		return pay.QueryResult{Result: &r, Body: jsonBody(map[string]string{"MerchantTradeNo": a.MerchantTradeNo, "QueryTradeInfo": err.Error()})}, nil
-	case errors.Is(err, ecpay.ErrQueryFailed):
-		return pay.QueryResult{}, nil // not known yet; ask again later
-	case err != nil:
+	if errors.Is(err, ecpay.ErrRateLimited) {
+		return pay.QueryResult{}, &pay.PauseError{For: backOff, Err: err}
+	}
+	if err != nil {
 		return pay.QueryResult{}, err
+	}
+	r := resultFor(a)
+	switch {
 	case ti.Paid():
 		r.Outcome, r.Amount, r.GatewayTradeNo, r.Code, r.PaymentType = gateway.Paid, ti.TradeAmt, ti.TradeNo, ti.TradeStatus, ti.PaymentType
+	case a.Status == checkout.Expired:
+		return pay.QueryResult{}, nil // settling: only a payment changes it now
 	case ti.TradeStatus == ecpay.TradeStatusNoMethod:
 		r.Outcome, r.Code = gateway.Failed, ti.TradeStatus
-	case abandoned:
+	case ti.TradeStatus == ecpay.TradeStatusUnpaid && now.Sub(a.CreatedAt) > abandonAt:
 		r.Outcome, r.Code = gateway.Expired, ti.TradeStatus
-	default:
+	case ti.TradeStatus == ecpay.TradeStatusUnpaid:
 		return pay.QueryResult{}, nil
+	default:
+		return pay.QueryResult{Review: fmt.Sprintf("QueryTradeInfo TradeStatus %q is not one twpay knows", ti.TradeStatus)}, nil
 	}
 	return pay.QueryResult{Result: &r, Body: jsonBody(ti.Fields)}, nil
 }

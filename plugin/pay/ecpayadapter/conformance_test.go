@@ -61,6 +61,10 @@ func (harness) Spec() paytest.Spec {
 		VerifyCallsGateway: false,
 		// An unpaid checkout is abandoned after an hour (adapter.go).
 		ExpiresAfter: 2 * time.Hour,
+		// ECPay answers a trade it does not know with an unsigned error
+		// reply (the sandbox's shape; real ECPay's is unconfirmed): a failed
+		// question, asked again with back-off, never an expiry.
+		UnknownQueryError: "unsigned error reply for an unknown trade",
 	}
 }
 

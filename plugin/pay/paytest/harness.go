@@ -98,6 +98,10 @@ type Spec struct {
 	// ExpiresAfter: Query asked this long after an unpaid attempt was
 	// created (and handed off) reports it expired.
 	ExpiresAfter time.Duration
+	// QueryPaidReview documents why a payment Query finds without any
+	// callback goes to review instead of being applied (its status codes
+	// are unconfirmed); "" means Query applies it.
+	QueryPaidReview string
 	// UnknownQueryError documents why Query may return an error for a
 	// trade the gateway never saw; "" means it must not.
 	UnknownQueryError string

@@ -166,11 +166,37 @@ var backendAck = pay.Ack{
 }
 
 func (s *Adapter) Callbacks() []pay.Callback {
-	cbs := []pay.Callback{{Path: "backend", Kind: KindBackend, Verify: s.verifyBackend, Ack: backendAck}}
+	cbs := []pay.Callback{{Path: "backend", Kind: KindBackend, Verify: s.verifyBackend, Ack: backendAck, Key: backendToken}}
 	if !s.cfg.CardDisabled {
-		cbs = append(cbs, pay.Callback{Path: "return", Kind: KindReturn, Browser: true, Verify: s.verifyReturn})
+		cbs = append(cbs, pay.Callback{Path: "return", Kind: KindReturn, Browser: true, Verify: s.verifyReturn, Key: returnToken})
 	}
 	return cbs
+}
+
+// backendToken and returnToken read the PayToken, the replay key: a token
+// the event log already settled is answered from it, with no bank call.
+func backendToken(body []byte) string {
+	var n struct{ ShopNo, PayToken string }
+	if json.Unmarshal(body, &n) != nil {
+		return ""
+	}
+	return tokenKey(n.ShopNo, n.PayToken)
+}
+
+func returnToken(body []byte) string {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
+		return ""
+	}
+	return tokenKey(vals.Get("ShopNo"), vals.Get("PayToken"))
+}
+
+func tokenKey(shopNo, token string) string {
+	shopNo, token = strings.TrimSpace(shopNo), strings.TrimSpace(token)
+	if !payTokenPattern.MatchString(token) || shopNo == "" {
+		return ""
+	}
+	return shopNo + "/" + token
 }
 
 func (s *Adapter) verifyReturn(ctx context.Context, body []byte) (pay.Verified, error) {
@@ -205,7 +231,13 @@ func (s *Adapter) confirm(ctx context.Context, shopNo, token string) (pay.Verifi
 	}
 	resp, err := c.OrderPayQuery(ctx, token)
 	if err != nil {
+		if bankRefused(err) {
+			// The bank itself (a signed answer) says no: remember the token.
+			return pay.Verified{DedupeKey: tokenKey(shopNo, token)}, pay.Rejectf("OrderPayQuery: %w", err)
+		}
 		if untrustworthy(err) {
+			// Its answer failed our checks: refuse, but ask again next time
+			// (a network fault is not the bank's word).
 			return pay.Verified{}, pay.Rejectf("OrderPayQuery: %w", err)
 		}
 		return pay.Verified{}, fmt.Errorf("OrderPayQuery: %w", err) // bank unreachable: 5xx, retried
@@ -232,8 +264,15 @@ func (s *Adapter) confirm(ctx context.Context, shopNo, token string) (pay.Verifi
 		Result: gateway.Result{Outcome: outcome, MerchantID: shopNo, MerchantTradeNo: t.OrderNo,
 			GatewayTradeNo: t.TSNo, Amount: amount, Code: t.Status, Message: t.Description,
 			PaymentType: t.PayType, Card6: t.LeftCCNo, Card4: t.RightCCNo},
-		Info: map[string]any{"pay_token": token, "pay_date": t.PayDate},
+		Info:      map[string]any{"pay_token": token, "pay_date": t.PayDate},
+		DedupeKey: tokenKey(shopNo, token),
 	}, nil
+}
+
+// bankRefused: a verified answer in which the bank refused the request
+// (Status F, an invalid token).
+func bankRefused(err error) bool {
+	return errors.Is(err, sinopac.ErrAPIFailure)
 }
 
 // untrustworthy: the bank's answer failed verification or the bank said
@@ -285,7 +324,7 @@ func (m method) Limits() (int64, int64) {
 // ours never end in 9.
 func (m method) Spec() checkout.AttemptSpec {
 	return checkout.AttemptSpec{
-		Gateway: Name, Method: m.name(), MerchantID: m.s.cfg.Shops[0].ShopNo,
+		Gateway: Name, Method: m.name(), MerchantID: m.s.cfg.Shops[0].ShopNo, QueryAfter: queryAfter,
 		TradeNo: func() string {
 			no := checkout.NewTradeNo("SP", 20)
 			if strings.HasSuffix(no, "9") {
@@ -321,31 +360,58 @@ func (m method) Start(ctx context.Context, h pay.HandOff) (pay.Start, error) {
 			req.CardParam.AutoBilling, req.CardParam.ExpBillingDays = "N", s.cfg.ExpBillingDays
 		}
 	}
+	reqBody, _ := json.Marshal(req)
+	st := pay.Start{Exchanges: []pay.Exchange{{Kind: "order_create.request", Body: string(reqBody)}}}
 	resp, err := c.OrderCreate(ctx, req)
 	if err != nil {
-		return pay.Start{}, fmt.Errorf("sinopac OrderCreate: %w", err)
+		st.Exchanges = append(st.Exchanges, pay.Exchange{Kind: "order_create.error", Body: err.Error()})
+		if bankRefused(err) || errors.Is(err, sinopac.ErrInvalidRequest) || errors.Is(err, sinopac.ErrConfig) {
+			return st, fmt.Errorf("sinopac OrderCreate: %w", err)
+		}
+		// No answer we can trust (timeout, 5xx, a reply failing our checks):
+		// the bank may have the order.
+		return st, fmt.Errorf("%w: sinopac OrderCreate: %w", pay.ErrStartUnknown, err)
 	}
+	respBody, _ := json.Marshal(resp)
+	st.Exchanges = append(st.Exchanges, pay.Exchange{Kind: "order_create.reply", Body: string(respBody)})
 	if resp.OrderNo != a.MerchantTradeNo || resp.Amount != a.Amount {
-		return pay.Start{}, fmt.Errorf("sinopac OrderCreate answered for %s/%d TWD, asked %s/%d", resp.OrderNo, resp.Amount, a.MerchantTradeNo, a.Amount)
+		return st, fmt.Errorf("sinopac OrderCreate answered for %s/%d TWD, asked %s/%d", resp.OrderNo, resp.Amount, a.MerchantTradeNo, a.Amount)
 	}
+	st.Info = map[string]any{"ts_no": resp.TSNo}
 	if m.payType == sinopac.PayTypeCard {
 		if resp.CardParam == nil || resp.CardParam.CardPayURL == "" {
-			return pay.Start{}, errors.New("sinopac OrderCreate: no CardPayURL")
+			return st, errors.New("sinopac OrderCreate: no CardPayURL")
 		}
-		return pay.Start{Redirect: resp.CardParam.CardPayURL, PayURL: resp.CardParam.CardPayURL,
-			PayURLExpires: now.Add(time.Duration(s.cfg.CardExpMinutes) * time.Minute),
-			Info:          map[string]any{"ts_no": resp.TSNo}}, nil
+		st.Redirect, st.PayURL = resp.CardParam.CardPayURL, resp.CardParam.CardPayURL
+		st.PayURLExpires = now.Add(time.Duration(s.cfg.CardExpMinutes) * time.Minute)
+		return st, nil
 	}
 	if resp.ATMParam == nil || resp.ATMParam.AtmPayNo == "" {
-		return pay.Start{}, errors.New("sinopac OrderCreate: no virtual account")
+		return st, errors.New("sinopac OrderCreate: no virtual account")
 	}
-	body, _ := json.Marshal(resp)
-	return pay.Start{ShowOrder: true, IssuedBody: string(body), Issued: &pay.Verified{
+	deadline, err := atmDeadline(req.ATMParam.ExpireDate)
+	if err != nil {
+		return st, err
+	}
+	st.ShowOrder, st.IssuedBody = true, string(respBody)
+	st.PayURLExpires = deadline
+	st.Issued = &pay.Verified{
 		Result: gateway.Result{Outcome: gateway.CodesIssued, MerchantID: a.MerchantID,
-			MerchantTradeNo: a.MerchantTradeNo, GatewayTradeNo: resp.TSNo, Amount: a.Amount, Code: resp.Status, Message: resp.Description},
-		Info: map[string]any{"bank_code": bankCode, "account": resp.ATMParam.AtmPayNo,
-			"expire_date": req.ATMParam.ExpireDate, "ts_no": resp.TSNo},
-	}}, nil
+			MerchantTradeNo: a.MerchantTradeNo, GatewayTradeNo: resp.TSNo, Amount: a.Amount, Code: resp.Status, Message: resp.Description,
+			BankCode: bankCode, VirtualAccount: resp.ATMParam.AtmPayNo, PayUntil: deadline},
+		Info: map[string]any{"expire_date": req.ATMParam.ExpireDate, "ts_no": resp.TSNo},
+	}
+	return st, nil
+}
+
+// atmDeadline: a virtual account is payable through 23:59 of its
+// ExpireDate, Taiwan time; the deadline is the next midnight.
+func atmDeadline(expireDate string) (time.Time, error) {
+	d, err := sinopac.ParseDate(expireDate)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return d.AddDate(0, 0, 1), nil
 }
 
 // unsafeName: SinoPac forbids ' " % in PrdtName (sinopac.md §4).

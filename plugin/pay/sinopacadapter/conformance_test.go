@@ -69,6 +69,9 @@ func (harness) Spec() paytest.Spec {
 		VerifyCallsGateway: true,
 		// The card page lives 10 minutes, plus 10 minutes' grace (reconcile.go).
 		ExpiresAfter: 30 * time.Minute,
+		// Card PayStatus codes in OrderQuery are unconfirmed (sinopac.md §7):
+		// without a PayToken to confirm through OrderPayQuery, a human looks.
+		QueryPaidReview: "card PayStatus codes are unconfirmed",
 	}
 }
 
@@ -304,7 +307,7 @@ func (harness) Vectors(t *testing.T) []paytest.Vector {
 			if err != nil {
 				return err
 			}
-			if st.Issued == nil || st.Issued.Info["account"] != plain.ATMParam.AtmPayNo {
+			if st.Issued == nil || st.Issued.Result.VirtualAccount != plain.ATMParam.AtmPayNo {
 				return fmt.Errorf("hand-off gave %+v", st)
 			}
 			return nil

@@ -3,6 +3,7 @@ package sinopacadapter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"time"
 
@@ -12,18 +13,34 @@ import (
 	"github.com/twpay/twpay/plugin/pay"
 )
 
-// paidStatus: ATM 1A400 is paid (sinopac.md §7). Card PayStatus codes are
-// unconfirmed; like other integrations we read 1x300 (authorised) and
-// 1x400 (captured) as paid.
-var paidStatus = regexp.MustCompile(`^1[A-Z](300|400)$`)
+// OrderQuery PayStatus codes (sinopac.md §7): only the ATM codes are
+// confirmed. Card codes are not: a card order that looks paid there is
+// confirmed through OrderPayQuery with its PayToken, or goes to review.
+const (
+	statusATMAwaiting = "1A200"
+	statusATMPaid     = "1A400"
+)
 
-// cardGrace lets a card payment started just before the hosted page
-// expired finish before we call the attempt expired.
-const cardGrace = 10 * time.Minute
+// cardLooksPaid: 1x300 (authorised) and 1x400 (captured) read as paid in
+// other integrations (unconfirmed).
+var cardLooksPaid = regexp.MustCompile(`^1[A-Z](300|400)$`)
 
-func (s *Adapter) QueryAfter() time.Duration { return 2 * time.Minute }
+const (
+	queryAfter = 2 * time.Minute
+	// cardGrace lets a card payment started just before the hosted page
+	// expired finish before we call the attempt expired.
+	cardGrace = 10 * time.Minute
+	// noHandOff: an attempt the bank never confirmed creating is judged
+	// after this long.
+	noHandOff = time.Hour
+)
 
-// Query asks OrderQuery about one attempt.
+func (s *Adapter) QueryAfter() time.Duration { return queryAfter }
+
+// Query asks OrderQuery about one attempt (now is the database's clock).
+// Paid only on what the spec confirms: ATM 1A400 without a refund flag, or
+// a card payment OrderPayQuery confirms. Anything else that looks like
+// money goes to review; an attempt past its deadline expires.
 func (s *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time) (pay.QueryResult, error) {
 	c, err := s.client(a.MerchantID)
 	if err != nil {
@@ -39,33 +56,65 @@ func (s *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time)
 			info = &resp.OrderList[i]
 		}
 	}
+	body, _ := json.Marshal(map[string]any{"OrderNo": a.MerchantTradeNo, "OrderQuery": info})
 	r := gateway.Result{MerchantID: a.MerchantID, MerchantTradeNo: a.MerchantTradeNo, Amount: a.Amount}
+	if info != nil {
+		r.GatewayTradeNo, r.Code = info.TSNo, info.PayStatus
+	}
+	looksPaid := info != nil && (info.PayStatus == statusATMPaid || cardLooksPaid.MatchString(info.PayStatus))
 	switch {
-	case info != nil && paidStatus.MatchString(info.PayStatus):
-		r.Outcome, r.Amount, r.GatewayTradeNo, r.Code = gateway.Paid, info.Amount, info.TSNo, info.PayStatus
+	case info != nil && info.RefundFlag == "Y":
+		return pay.QueryResult{Review: fmt.Sprintf("OrderQuery: RefundFlag=Y (PayStatus %s, RefundStatus %q)", info.PayStatus, info.RefundStatus)}, nil
+	case looksPaid && isATM(a) && info.PayStatus == statusATMPaid:
+		r.Outcome, r.Amount = gateway.Paid, info.Amount
+		return pay.QueryResult{Result: &r, Body: string(body)}, nil
+	case looksPaid:
+		return s.confirmCard(ctx, a, info)
+	case info != nil && isATM(a) && info.PayStatus != statusATMAwaiting && info.PayStatus != "":
+		return pay.QueryResult{Review: fmt.Sprintf("OrderQuery: ATM PayStatus %q is not one twpay knows", info.PayStatus)}, nil
+	case a.Status == checkout.Expired:
+		return pay.QueryResult{}, nil // settling: only a payment changes it now
 	case deadlinePassed(a, now):
 		r.Outcome = gateway.Expired
-		if info != nil {
-			r.Code = info.PayStatus
+		if info == nil && a.StartState == checkout.StartUnknown {
+			r.Code = "never_created" // the bank's signed list does not have it
 		}
-	default:
-		return pay.QueryResult{}, nil
+		return pay.QueryResult{Result: &r, Body: string(body)}, nil
 	}
-	body, _ := json.Marshal(map[string]any{"OrderNo": a.MerchantTradeNo, "OrderQuery": info})
-	return pay.QueryResult{Result: &r, Body: string(body)}, nil
+	return pay.QueryResult{}, nil
 }
 
-// deadlinePassed: an ATM account is payable through 23:59 of its
-// ExpireDate (Taiwan time); a hosted card page until its ExpMinutes ran out.
-func deadlinePassed(a *checkout.Attempt, now time.Time) bool {
-	if day, _ := a.Info["expire_date"].(string); day != "" {
-		d, err := sinopac.ParseDate(day)
-		return err == nil && !now.Before(d.AddDate(0, 0, 1))
+// confirmCard: a card order OrderQuery shows as paid (with an unconfirmed
+// code) is paid only when OrderPayQuery confirms it for a PayToken we
+// received; without a token a human looks.
+func (s *Adapter) confirmCard(ctx context.Context, a *checkout.Attempt, info *sinopac.OrderInfo) (pay.QueryResult, error) {
+	token, _ := a.Info["pay_token"].(string)
+	if token == "" {
+		return pay.QueryResult{Review: fmt.Sprintf("OrderQuery: PayStatus %s looks paid (unconfirmed code) and no PayToken arrived to confirm it", info.PayStatus)}, nil
 	}
-	if until, _ := a.Info["pay_url_expires_at"].(string); until != "" {
-		t, err := time.Parse(time.RFC3339, until)
-		return err == nil && now.After(t.Add(cardGrace))
+	v, err := s.confirm(ctx, a.MerchantID, token)
+	if err != nil {
+		return pay.QueryResult{}, err
 	}
-	// The hand-off never finished (no account, no page): nothing can pay it.
-	return now.Sub(a.CreatedAt) > time.Hour
+	if v.Result.Outcome != gateway.Paid || v.Result.MerchantTradeNo != a.MerchantTradeNo {
+		return pay.QueryResult{Review: fmt.Sprintf("OrderQuery: PayStatus %s looks paid, OrderPayQuery says %s", info.PayStatus, v.Result.Outcome)}, nil
+	}
+	body, _ := json.Marshal(map[string]any{"OrderNo": a.MerchantTradeNo, "OrderQuery": info, "OrderPayQuery": v.Result})
+	return pay.QueryResult{Result: &v.Result, Info: v.Info, Body: string(body)}, nil
 }
+
+// deadlinePassed judges the deadlines that are ours: the virtual
+// account's (through 23:59 of its ExpireDate) and the hosted card page's
+// (with a grace period); an attempt the bank never confirmed creating,
+// after an hour.
+func deadlinePassed(a *checkout.Attempt, now time.Time) bool {
+	switch {
+	case a.PayUntil != nil && isATM(a):
+		return !now.Before(*a.PayUntil)
+	case a.PayUntil != nil:
+		return now.After(a.PayUntil.Add(cardGrace))
+	}
+	return now.Sub(a.CreatedAt) > noHandOff
+}
+
+func isATM(a *checkout.Attempt) bool { return a.Method == "atm" }
