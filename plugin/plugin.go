@@ -79,6 +79,12 @@ type Config struct {
 	HookAttempts int           // default checkout.DefaultHookAttempts (12, about a day)
 	// InstanceID names this process to River (default River's own).
 	InstanceID string
+	// CallbackLimits bounds the callback routes, per source address and in
+	// total (default 20/s with bursts of 40 per source, 500/s with bursts of
+	// 1,000 in all): a flood is answered 429, never acknowledged, so a real
+	// gateway retries later. ClientIP decides the source: configure gin's
+	// trusted proxies.
+	CallbackLimits web.Limits
 	// ReconcileEvery is how often the leader scans for attempts to ask the
 	// gateways about (default 1 minute); PollInterval how often idle
 	// workers look for jobs (default 1 s).
@@ -147,6 +153,9 @@ func New(cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("twpay: templates: %w", err)
 	}
+	if cfg.CallbackLimits == (web.Limits{}) {
+		cfg.CallbackLimits = web.Limits{PerSource: 20, PerSourceBurst: 40, Total: 500, TotalBurst: 1000}
+	}
 	store := checkout.NewStore(cfg.DB)
 	store.SetHookAttempts(cfg.HookAttempts)
 	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect,
@@ -203,7 +212,9 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	r.StaticFS(p.cfg.ShopPath+"/static", http.FS(static.FS))
 	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, web.Sessions(sessionCookie, cookies)))
 
-	cb := r.Group(p.cfg.CallbackPath)
+	cb := r.Group(p.cfg.CallbackPath, web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
+		c.String(http.StatusTooManyRequests, "too many requests")
+	}))
 	(&callback.Handler{Store: p.store, Registry: p.registry, Log: p.cfg.Logger}).Register(cb)
 	p.shop.RegisterReturns(cb)
 }
