@@ -130,17 +130,12 @@ func (g *gw) Pay(t *testing.T, a *checkout.Attempt, approve bool) *paytest.Post 
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	f, err := htmlform.One(page, mustURL(t, g.env.SandboxURL), "/result")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &paytest.Post{Path: "result", ContentType: "application/x-www-form-urlencoded", Body: []byte(f.Values.Encode())}
+	return paytest.BrowserPost(t, page, g.env.SandboxURL, "/result", "result")
 }
 
 // Acknowledged: the sandbox took twpay's answer as exactly "1|OK".
 func (g *gw) Acknowledged(t *testing.T, a *checkout.Attempt) bool {
-	d := g.sb.Deliveries(a.MerchantTradeNo)
-	return len(d) > 0 && d[len(d)-1].Acked
+	return paytest.LastAcked(g.sb.Deliveries(a.MerchantTradeNo))
 }
 
 // Alter re-signs the notification's fields as variant v asks; ECPay's

@@ -144,23 +144,32 @@ func genuinePayment(t *testing.T, w *world) {
 // changes nothing; the genuine callback still lands afterwards.
 func rejects(v Variant) func(t *testing.T, w *world) {
 	return func(t *testing.T, w *world) {
-		a := w.begin(t)
-		w.cbs.hold.Store(true)
-		genuine, _ := w.pay(t, a, true)
-		before := w.snapshot(t, a)
-		p := w.gw.Alter(t, v, a, *genuine)
-		w.send(t, p, rejected)
-		if after := w.snapshot(t, a); after != before {
-			t.Fatalf("%s callback changed state: %+v -> %+v", v, before, after)
-		}
-		if n := w.recorded(t, p.Body, checkout.Rejected); n != 1 {
-			t.Fatalf("%d rejected events recorded with the %s body, want 1", n, v)
-		}
+		a, genuine, _ := w.altered(t, v, rejected, checkout.Rejected)
 		w.proxy.Clear()
 		verdicts := append(w.verdicts(t, a), "applied") // a rejection matched to the attempt is linked to it
 		w.send(t, *genuine, ack)
 		w.expect(t, a, checkout.Paid, []string{"paid"}, []string{checkout.TopicOrderPaid}, verdicts...)
 	}
+}
+
+// altered pays an attempt with its server callback held back, sends the
+// callback altered as v asks, and checks the answer (want), that nothing
+// changed, and that one event with verdict was recorded for it.
+func (w *world) altered(t *testing.T, v Variant, want answer, verdict checkout.Verdict) (*checkout.Attempt, *Post, Post) {
+	t.Helper()
+	a := w.begin(t)
+	w.cbs.hold.Store(true)
+	genuine, _ := w.pay(t, a, true)
+	before := w.snapshot(t, a)
+	p := w.gw.Alter(t, v, a, *genuine)
+	w.send(t, p, want)
+	if after := w.snapshot(t, a); after != before {
+		t.Fatalf("%s callback changed state: %+v -> %+v", v, before, after)
+	}
+	if n := w.recorded(t, p.Body, verdict); n != 1 {
+		t.Fatalf("%d %s events recorded with the %s body, want 1", n, verdict, v)
+	}
+	return a, genuine, p
 }
 
 // A body that is no callback at all is rejected on every server route.
@@ -454,18 +463,7 @@ func rateLimit(t *testing.T, w *world) {
 // callback still lands afterwards.
 func unmatched(v Variant) func(t *testing.T, w *world) {
 	return func(t *testing.T, w *world) {
-		a := w.begin(t)
-		w.cbs.hold.Store(true)
-		genuine, _ := w.pay(t, a, true)
-		before := w.snapshot(t, a)
-		p := w.gw.Alter(t, v, a, *genuine)
-		w.send(t, p, ack)
-		if after := w.snapshot(t, a); after != before {
-			t.Fatalf("%s callback changed state: %+v -> %+v", v, before, after)
-		}
-		if n := w.recorded(t, p.Body, checkout.Unmatched); n != 1 {
-			t.Fatalf("%d unmatched events recorded with the %s body, want 1", n, v)
-		}
+		a, genuine, p := w.altered(t, v, ack, checkout.Unmatched)
 		var jobs int
 		w.db.NewRaw(`SELECT count(*) FROM river_job e WHERE e.kind = 'twpay.side_effect' AND e.args->>'topic' = ?
 			AND (e.args->>'event_id')::bigint IN (SELECT id FROM events WHERE body = ?)`, checkout.TopicUnmatchedPayment, string(p.Body)).Scan(ctx, &jobs)

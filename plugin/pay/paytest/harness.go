@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,8 @@ import (
 	"github.com/twpay/twpay/plugin"
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/sandbox"
+	"github.com/twpay/twpay/tests/htmlform"
 )
 
 // Harness is what an adapter's conformance test supplies to Run.
@@ -427,3 +430,23 @@ func (b *lockedBuffer) String() string {
 }
 
 var ctx = context.Background()
+
+// BrowserPost is the form a sandbox page makes the shopper's browser post
+// (the one whose action contains actionPart), as it reaches the callback
+// at path.
+func BrowserPost(t *testing.T, page []byte, pageURL, actionPart, path string) *Post {
+	t.Helper()
+	base, err := url.Parse(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := htmlform.One(page, base, actionPart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Post{Path: path, ContentType: "application/x-www-form-urlencoded", Body: []byte(f.Values.Encode())}
+}
+
+// LastAcked reports whether a sandbox's latest delivery was acknowledged
+// by its gateway's own rule.
+func LastAcked(d []sandbox.Delivery) bool { return len(d) > 0 && d[len(d)-1].Acked }

@@ -24,7 +24,6 @@ import (
 	"github.com/twpay/twpay/plugin/pay/paytest"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
 	"github.com/twpay/twpay/plugin/sandbox"
-	"github.com/twpay/twpay/tests/htmlform"
 )
 
 func TestConformance(t *testing.T) { paytest.Run(t, harness{}) }
@@ -148,18 +147,12 @@ func (g *gw) Pay(t *testing.T, a *checkout.Attempt, approve bool) *paytest.Post 
 			t.Fatalf("BackendURL delivery: %v", err)
 		}
 	}
-	base, _ := url.Parse(page)
-	f, err := htmlform.One(body, base, "/return")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &paytest.Post{Path: "return", ContentType: "application/x-www-form-urlencoded", Body: []byte(f.Values.Encode())}
+	return paytest.BrowserPost(t, body, page, "/return", "return")
 }
 
 // Acknowledged: the sandbox read {"Status":"S"} in twpay's answer.
 func (g *gw) Acknowledged(t *testing.T, a *checkout.Attempt) bool {
-	d := g.sb.BackendDeliveries(a.MerchantTradeNo)
-	return len(d) > 0 && d[len(d)-1].Acked
+	return paytest.LastAcked(g.sb.BackendDeliveries(a.MerchantTradeNo))
 }
 
 // Alter: the notification is unsigned and carries only ShopNo and
