@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/uptrace/bun"
 	"golang.org/x/time/rate"
 
 	"github.com/twpay/twpay/plugin"
@@ -30,6 +32,23 @@ func BenchmarkECPayNotify(b *testing.B) {
 	})
 }
 
+// BenchmarkECPayNotifyDistinct posts first deliveries: each notify pays
+// a different pending order (the path a sale's traffic takes).
+func BenchmarkECPayNotifyDistinct(b *testing.B) {
+	srv, _, db := benchServer(b)
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		bodies[i] = encode(ecpay.StageMerchant, notifyFields(placeOrder(b, db)), true)
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchPost(b, srv.URL+"/payments/ecpay/notify", bodies[next.Add(1)-1], "1|OK")
+		}
+	})
+}
+
 func BenchmarkBaselineDBRoundTrip(b *testing.B) {
 	srv, _, _ := benchServer(b)
 	b.ResetTimer()
@@ -40,7 +59,7 @@ func BenchmarkBaselineDBRoundTrip(b *testing.B) {
 	})
 }
 
-func benchServer(b *testing.B) (*httptest.Server, string, *testing.B) {
+func benchServer(b *testing.B) (*httptest.Server, string, *bun.DB) {
 	db, _ := testdb.New(b)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -65,7 +84,7 @@ func benchServer(b *testing.B) (*httptest.Server, string, *testing.B) {
 	a := placeOrder(b, db)
 	body := encode(ecpay.StageMerchant, notifyFields(a), true)
 	benchPost(b, srv.URL+"/payments/ecpay/notify", body, "1|OK") // applied once; the loop repeats it
-	return srv, body, b
+	return srv, body, db
 }
 
 func benchPost(b *testing.B, u, body, want string) {

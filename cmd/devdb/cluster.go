@@ -37,6 +37,7 @@ type cluster struct {
 	sock    string              // socket directory we created, if any
 	started bool                // we started the server, so we stop it
 	reused  bool                // the server was already running
+	durable bool                // keep fsync on even when temp
 }
 
 // start brings the cluster up, creates the database and returns its URL.
@@ -81,7 +82,7 @@ func (c *cluster) start() (string, error) {
 		return "", err
 	}
 	opts := fmt.Sprintf("-k '%s' -c listen_addresses='' -p %d", c.sock, port)
-	if c.temp {
+	if c.temp && !c.durable {
 		opts += " -c fsync=off" // throwaway data: durability only costs time
 	}
 	c.started = true // even a failed start may leave a server behind

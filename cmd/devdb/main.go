@@ -26,8 +26,9 @@ import (
 
 func main() {
 	data := flag.String("data", "", "keep the cluster in `DIR` between runs (default: a throwaway cluster)")
+	durable := flag.Bool("durable", false, "keep fsync on in a throwaway cluster too (benchmarks measure real commits)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: devdb [-data DIR] -- command [args...]")
+		fmt.Fprintln(os.Stderr, "usage: devdb [-data DIR] [-durable] -- command [args...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -35,10 +36,10 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	os.Exit(run(*data, flag.Args()))
+	os.Exit(run(*data, *durable, flag.Args()))
 }
 
-func run(dataDir string, args []string) int {
+func run(dataDir string, durable bool, args []string) int {
 	// Catch signals from the start, so that an interrupt during set-up does
 	// not kill us before we have cleaned up.
 	sigs := make(chan os.Signal, 4)
@@ -54,7 +55,7 @@ func run(dataDir string, args []string) int {
 		return 127
 	}
 
-	c := &cluster{data: dataDir}
+	c := &cluster{data: dataDir, durable: durable}
 	defer c.close()
 	url, err := c.start()
 	select {
