@@ -3,7 +3,7 @@
 #
 #   make run    storefront on :8080 (ADDR=... to change) with a persistent dev database
 #   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
-#   make bench  benchmarks against a throwaway database
+#   make bench  hot paths beside pgbench on the same statements (bench/RESULTS.md)
 #   make db     psql on the persistent dev database (needs psql)
 #   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
 #
@@ -56,8 +56,12 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
 	go vet ./...
 
+# make bench: twpay's hot paths beside pgbench running the same statements,
+# on a private PostgreSQL with fsync on; writes bench/RESULTS.md (about 10
+# minutes). BENCH_FLAGS=-orders 20000 -duration 2s -rounds 1 for a quick look.
 bench: devdb
-	$(DEVDB) -- go test -run '^$$' -bench . -benchmem ./...
+	go build -o $(BIN)/storefront ./cmd/storefront
+	$(DEVDB) -durable -- go run ./bench $(BENCH_FLAGS)
 
 db: devdb
 	$(DEVDB) -data $(DATA_DIR) -- sh -c 'exec psql "$$DATABASE_URL"'

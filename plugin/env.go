@@ -1,10 +1,14 @@
 package plugin
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
+	"golang.org/x/time/rate"
 )
 
 // EnvVar is one environment variable FromEnv reads.
@@ -17,6 +21,8 @@ var coreEnvVars = []EnvVar{
 	{"TWPAY_SESSION_SECRET", "at least 32 bytes; signs the shopper's session cookie"},
 	{"TWPAY_SHOP_PATH", "where the shop is mounted (default /shop)"},
 	{"TWPAY_CALLBACK_PATH", "where gateway callbacks are mounted (default /payments)"},
+	{"TWPAY_CALLBACK_RATE_PER_SOURCE", "callback requests per second from one address, bursts twice that (default 20; inf: no limit)"},
+	{"TWPAY_CALLBACK_RATE_TOTAL", "callback requests per second in all (default 500; inf: no limit)"},
 }
 
 // EnvVars documents every variable FromEnv reads (README "Configuration").
@@ -40,6 +46,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ShopPath:      getenv("TWPAY_SHOP_PATH"),
 		CallbackPath:  getenv("TWPAY_CALLBACK_PATH"),
 	}
+	for name, dst := range map[string]*rate.Limit{"TWPAY_CALLBACK_RATE_PER_SOURCE": &cfg.CallbackLimits.PerSource,
+		"TWPAY_CALLBACK_RATE_TOTAL": &cfg.CallbackLimits.Total} {
+		if v := getenv(name); v != "" {
+			r, err := parseRate(v)
+			if err != nil {
+				return cfg, fmt.Errorf("twpay: %s=%q: %w", name, v, err)
+			}
+			*dst = r
+		}
+	}
 	mode, err := pay.ParseMode(getenv("TWPAY_MODE"))
 	if err != nil {
 		return cfg, err
@@ -60,4 +76,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		cfg.Gateways = append(cfg.Gateways, sp)
 	}
 	return cfg, nil
+}
+
+// parseRate reads requests per second: a positive number or "inf".
+func parseRate(v string) (rate.Limit, error) {
+	if v == "inf" {
+		return rate.Inf, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("want a positive number of requests per second, or inf")
+	}
+	return rate.Limit(f), nil
 }

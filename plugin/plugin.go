@@ -153,9 +153,7 @@ func New(cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("twpay: templates: %w", err)
 	}
-	if cfg.CallbackLimits == (web.Limits{}) {
-		cfg.CallbackLimits = web.Limits{PerSource: 20, PerSourceBurst: 40, Total: 500, TotalBurst: 1000}
-	}
+	cfg.CallbackLimits = cfg.CallbackLimits.Or(web.Limits{PerSource: 20, Total: 500})
 	store := checkout.NewStore(cfg.DB)
 	store.SetHookAttempts(cfg.HookAttempts)
 	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect,

@@ -68,7 +68,11 @@ func run(dataDir string, durable bool, args []string) int {
 		return 2
 	}
 	fmt.Fprintf(os.Stderr, "devdb: using %s: DATABASE_URL=%s\n", c, url)
-	return runChild(args, []string{"DATABASE_URL=" + url}, sigs)
+	env := []string{"DATABASE_URL=" + url}
+	if !c.reused {
+		env = append(env, "DEVDB_LOG="+c.logFile()) // the server log: benchmarks read the statements there
+	}
+	return runChild(args, env, sigs)
 }
 
 // runChild runs args with extraEnv added to the environment, forwards

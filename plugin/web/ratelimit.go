@@ -15,6 +15,30 @@ type Limits struct {
 	PerSourceBurst, TotalBurst int
 }
 
+// Or fills unset rates from def and unset bursts with twice the rate.
+func (l Limits) Or(def Limits) Limits {
+	if l.PerSource == 0 {
+		l.PerSource = def.PerSource
+	}
+	if l.Total == 0 {
+		l.Total = def.Total
+	}
+	if l.PerSourceBurst == 0 {
+		l.PerSourceBurst = burst(l.PerSource)
+	}
+	if l.TotalBurst == 0 {
+		l.TotalBurst = burst(l.Total)
+	}
+	return l
+}
+
+func burst(r rate.Limit) int {
+	if r == rate.Inf || r > 1e6 {
+		return 1 << 30
+	}
+	return max(1, int(2*r))
+}
+
 // maxSources bounds the per-source limiters kept; past it, idle ones are
 // dropped (a flood of addresses cannot grow memory without end).
 const maxSources = 10000
