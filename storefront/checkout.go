@@ -58,6 +58,10 @@ func (h *Handler) handOff(c *gin.Context, m pay.Method, order *checkout.Order, a
 	switch {
 	case errors.Is(err, pay.ErrStartFailed):
 		h.Log.Error("start payment", "order", order.OrderNo, "method", m.ID(), "err", err)
+	case errors.Is(err, pay.ErrStartUnknown):
+		// The gateway may have the trade: the order page waits (and offers
+		// to pay again once stalled) while reconciliation finds out.
+		h.Log.Warn("start payment: outcome unknown", "order", order.OrderNo, "method", m.ID(), "err", err)
 	case err != nil:
 		h.internal(c, "start payment", err)
 		return

@@ -298,6 +298,10 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 	if attemptTo == Expired {
 		q = q.Set("expired_at = now()")
 	}
+	if attemptTo == AwaitingPayment || attemptTo == Paid {
+		q = q.Set("start_state = ?", Started) // whatever the hand-off said, the gateway has it
+		a.StartState = Started
+	}
 	if len(in.Info) > 0 {
 		q = q.Set("info = info || ?::jsonb", in.Info)
 		if a.Info == nil {

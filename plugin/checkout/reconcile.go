@@ -60,6 +60,14 @@ func (s *Store) Queried(ctx context.Context, id int64, next time.Duration, failu
 	return err
 }
 
+// Postpone moves an attempt's next question to after d without counting a
+// failure (a gateway-wide pause), noting why.
+func (s *Store) Postpone(ctx context.Context, id int64, d time.Duration, why string) error {
+	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).Where("id = ?", id).
+		Set("next_query_at = now() + make_interval(secs => ?)", d.Seconds()).Set("last_query_error = ?", storable(why, 1024)).Exec(ctx)
+	return err
+}
+
 // Review marks an attempt for a human: the gateway said something twpay
 // must not guess about (an unconfirmed code, a refund flag). Reconciliation
 // stops asking until someone clears it.

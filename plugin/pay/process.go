@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/twpay/twpay/plugin/checkout"
 )
@@ -30,14 +33,35 @@ func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
 		return reject(Rejectf("body is not valid UTF-8 text (%d bytes)", len(body)))
 	}
-	if cb.Key != nil {
-		if key := cb.Key(body); key != "" {
-			if out, err, seen := replay(ctx, store, in, key); seen {
-				return out, err
-			}
+	if key := keyOf(cb, body); key != "" {
+		if out, err, seen := replay(ctx, store, in, key); seen {
+			return out, err
 		}
 	}
-	v, err := cb.Verify(ctx, body)
+	var v Verified
+	var err error
+	if key := keyOf(cb, body); key != "" {
+		// Concurrent posts with one replay key (the browser's return and the
+		// bank's notification together) ask the gateway once between them.
+		type verified struct {
+			v   Verified
+			err error
+		}
+		id := gatewayName + "\x00" + key
+		r, _, _ := inflight.Do(id, func() (any, error) {
+			if v, err, ok := recent.get(id); ok {
+				return verified{v, err}, nil
+			}
+			v, err := cb.Verify(ctx, body)
+			if v.DedupeKey != "" { // the gateway's own word: settled
+				recent.put(id, v, err)
+			}
+			return verified{v, err}, nil
+		})
+		v, err = r.(verified).v, r.(verified).err
+	} else {
+		v, err = cb.Verify(ctx, body)
+	}
 	in.Result, in.Info, in.DedupeKey = v.Result, v.Info, v.DedupeKey
 	in.Result.MerchantTradeNo = strings.TrimSpace(in.Result.MerchantTradeNo)
 	if errors.Is(err, ErrRejected) {
@@ -47,6 +71,54 @@ func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 		return checkout.Outcome{}, err
 	}
 	return store.Apply(ctx, in)
+}
+
+// inflight joins concurrent verifications of one replay key; recent keeps
+// settled answers for a short while, for the posts that arrive before the
+// first one's event is in the log.
+var (
+	inflight singleflight.Group
+	recent   = &verdictCache{m: map[string]cached{}}
+)
+
+type cached struct {
+	v   Verified
+	err error
+	at  time.Time
+}
+
+// verdictCache holds settled verifications by replay key for a minute,
+// at most 10,000 of them.
+type verdictCache struct {
+	mu sync.Mutex
+	m  map[string]cached
+}
+
+func (c *verdictCache) get(id string) (Verified, error, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || time.Since(e.at) > time.Minute {
+		return Verified{}, nil, false
+	}
+	return e.v, e.err, true
+}
+
+func (c *verdictCache) put(id string, v Verified, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= 10000 {
+		clear(c.m)
+	}
+	c.m[id] = cached{v, err, time.Now()}
+}
+
+// keyOf reads cb's replay key from body, or "".
+func keyOf(cb Callback, body []byte) string {
+	if cb.Key == nil {
+		return ""
+	}
+	return cb.Key(body)
 }
 
 // replay answers a callback whose replay key the event log already holds,

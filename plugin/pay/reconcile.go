@@ -78,6 +78,9 @@ func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id
 	if err != nil {
 		return rep, nil, err
 	}
+	if a.NextQueryAt.After(now) {
+		return rep, nil, nil // asked meanwhile (another job or instance): not due
+	}
 	rep.Checked++
 	q, qerr := ad.Query(ctx, a, now)
 	var pause *PauseError
@@ -87,7 +90,8 @@ func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id
 		if err := store.Pause(ctx, ad.Name(), pause.For, qerr.Error()); err != nil {
 			return rep, qerr, err
 		}
-		return rep, qerr, store.Queried(ctx, a.ID, pause.For, qerr.Error())
+		// The gateway-wide pause is not this attempt's failure.
+		return rep, qerr, store.Postpone(ctx, a.ID, pause.For, qerr.Error())
 	case qerr != nil && a.QueryFailures+1 >= maxQueryFailures:
 		// Days of failed questions: stop guessing and show it to a human.
 		rep.Errors++

@@ -393,6 +393,7 @@ func (s *SinoPac) orderQuery(shopNo string, raw []byte, now time.Time) sinopac.O
 		resp.OrderList = append(resp.OrderList, info)
 	}
 	resp.Status, resp.Description = sinopac.StatusSuccess, sinopacDescOK
+	s.orderQueryFaultsLocked(req, &resp) // test knobs (sinopac_faults.go)
 	return resp
 }
 

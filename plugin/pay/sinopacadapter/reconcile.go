@@ -72,6 +72,16 @@ func (s *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time)
 		return s.confirmCard(ctx, a, info)
 	case info != nil && isATM(a) && info.PayStatus != statusATMAwaiting && info.PayStatus != "":
 		return pay.QueryResult{Review: fmt.Sprintf("OrderQuery: ATM PayStatus %q is not one twpay knows", info.PayStatus)}, nil
+	case a.StartState == checkout.StartUnknown && a.Status == checkout.Pending && isATM(a) && info != nil &&
+		info.PayStatus == statusATMAwaiting && info.ATMParam != nil && info.ATMParam.AtmPayNo != "" && len(info.ExpireDate) >= 8:
+		// OrderCreate's answer was lost, but the bank made the account: the
+		// shopper gets it after all.
+		deadline, err := atmDeadline(info.ExpireDate[:8])
+		if err != nil {
+			return pay.QueryResult{}, err
+		}
+		r.Outcome, r.BankCode, r.VirtualAccount, r.PayUntil = gateway.CodesIssued, bankCode, info.ATMParam.AtmPayNo, deadline
+		return pay.QueryResult{Result: &r, Body: string(body), Info: map[string]any{"expire_date": info.ExpireDate[:8], "ts_no": info.TSNo}}, nil
 	case a.Status == checkout.Expired:
 		return pay.QueryResult{}, nil // settling: only a payment changes it now
 	case deadlinePassed(a, now):
