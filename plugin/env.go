@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/mail"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
@@ -20,7 +21,7 @@ var coreEnvVars = []EnvVar{
 }
 
 // EnvVars documents every variable FromEnv reads (README "Configuration").
-var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, sinopacadapter.EnvVars)
+var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, sinopacadapter.EnvVars, mail.EnvVars)
 
 func concat(lists ...[]EnvVar) []EnvVar {
 	var out []EnvVar
@@ -58,6 +59,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if sp != nil {
 		cfg.Gateways = append(cfg.Gateways, sp)
+	}
+	smtp, err := mail.FromEnv(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if smtp != nil {
+		cfg.Mailer = smtp
 	}
 	return cfg, nil
 }

@@ -283,10 +283,16 @@ func TestRecheck(t *testing.T) {
 	if got.Get("key") != "a1b2c3d4e5" || got.Get("serial") != "20261202112233123321" || got.Get("amt") != "1500" {
 		t.Fatalf("request %v", got)
 	}
-	for _, a := range []string{"valid=0", "valid=1\n", " valid=1", "VALID=1", "", "<html>valid=1</html>"} {
+	for _, a := range []string{"valid=0", "valid=1\n", "valid=", "valid=11"} {
 		answer = a
 		if err := Recheck(ctx, nil, srv.URL, RecheckOf(cb)); !errors.Is(err, ErrNotValid) {
 			t.Errorf("answer %q: %v", a, err)
+		}
+	}
+	for _, a := range []string{" valid=1", "VALID=1", "", "<html>valid=1</html>"} {
+		answer = a
+		if err := Recheck(ctx, nil, srv.URL, RecheckOf(cb)); err == nil || errors.Is(err, ErrNotValid) {
+			t.Errorf("answer %q: %v, want unavailable", a, err)
 		}
 	}
 	answer, status = "valid=1", http.StatusServiceUnavailable

@@ -14,7 +14,8 @@ import (
 
 // Errors of Recheck. ErrNotValid is the gateway's own "no" (any answer but
 // exactly valid=1): the authorisation is not theirs, never pay. Any other
-// error (ErrRecheckUnavailable, a transport failure) means we do not know:
+// error (ErrRecheckUnavailable: another status or an answer that is not
+// "valid=...", or a transport failure) means we do not know:
 // ask again later, never pay meanwhile.
 var (
 	ErrNotValid           = errors.New("creditcenter: g_recheck did not answer valid=1")
@@ -46,9 +47,9 @@ func (r RecheckRequest) Form() url.Values {
 
 // Recheck asks endpoint (a g_recheck.php URL) whether the gateway holds
 // the authorisation r describes, with a POST form. It returns nil only for
-// an HTTP 200 whose body is exactly "valid=1"; ErrNotValid for any other
-// 200 body; ErrRecheckUnavailable for another status; and the transport's
-// error when there was no answer. client nil means a 15 s timeout.
+// an HTTP 200 whose body is exactly "valid=1"; ErrNotValid for another
+// "valid=..." body; ErrRecheckUnavailable for another status or body; and
+// the transport's error when there was no answer. client nil means a 15 s timeout.
 //
 // g_recheck binds neither od_sob nor client (creditcenter.md §5b): compare
 // the amount with your own order, and keep each gwsr to one order.
@@ -75,10 +76,14 @@ func Recheck(ctx context.Context, client *http.Client, endpoint string, r Rechec
 		return fmt.Errorf("%w: reading the answer: %w", ErrRecheckUnavailable, err)
 	case res.StatusCode != http.StatusOK:
 		return fmt.Errorf("%w: HTTP %d", ErrRecheckUnavailable, res.StatusCode)
-	case string(body) != RecheckValid:
+	case string(body) == RecheckValid:
+		return nil
+	case strings.HasPrefix(string(body), "valid="):
 		return fmt.Errorf("%w: answered %q", ErrNotValid, truncate(string(body), 40))
 	}
-	return nil
+	// Not g_recheck's kind of answer at all (an error page, an empty
+	// body): never a payment, and not the gateway's "no" either.
+	return fmt.Errorf("%w: an answer that is not g_recheck's: %q", ErrRecheckUnavailable, truncate(string(body), 40))
 }
 
 func truncate(s string, n int) string {
