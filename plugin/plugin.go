@@ -128,7 +128,7 @@ func New(cfg Config) (*Plugin, error) {
 		return nil, fmt.Errorf("twpay: production: TWPAY_BASE_URL %q must be https (gateways call back there)", cfg.BaseURL)
 	}
 	if len(cfg.Gateways) == 0 {
-		return nil, fmt.Errorf("twpay: %s: no gateway is enabled (Config.Gateways; TWPAY_ECPAY_*, TWPAY_SINOPAC_*)", cfg.Mode)
+		return nil, fmt.Errorf("twpay: %s: no gateway is enabled (Config.Gateways; TWPAY_ECPAY_*, TWPAY_SINOPAC_*, TWPAY_CREDITCENTER_*)", cfg.Mode)
 	}
 	registry, err := pay.NewRegistry(cfg.Mode, cfg.Gateways...)
 	if err != nil {
