@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/twpay/twpay/plugin/checkout"
@@ -138,26 +139,33 @@ var ack = pay.TextAck("OK")
 
 func (ad *Adapter) Callbacks() []pay.Callback {
 	return []pay.Callback{
-		{Path: "notify", Kind: KindNotify, Verify: ad.verifier(false), Ack: ack, Key: replayKey},
-		{Path: "return", Kind: KindReturn, Browser: true, Verify: ad.verifier(true), Key: replayKey},
+		{Path: "notify", Kind: KindNotify, Verify: ad.verifier(false), Ack: ack, Key: ad.replayKey},
+		{Path: "return", Kind: KindReturn, Browser: true, Verify: ad.verifier(true), Key: ad.replayKey},
 	}
 }
 
-// replayKey is client/od_sob/gwsr: one authorisation of one order. A key
-// the event log settled as paid is answered from the log, with no re-check.
-func replayKey(body []byte) string {
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
+// replayKey reads the replay key of a post whose offline checks pass
+// (strict parse, a client we serve, spcheck): client/od_sob/gwsr/amount,
+// one authorisation of one order. A key the event log settled as paid is
+// answered from the log, with no re-check; a post failing the offline
+// checks has no key, so it is verified (and refused) like any other.
+func (ad *Adapter) replayKey(body []byte) string {
+	cb, err := creditcenter.ParseCallback(body)
+	if err != nil || !cb.Succ {
 		return ""
 	}
-	return keyOf(vals.Get("client"), vals.Get("od_sob"), vals.Get("gwsr"))
+	m, ok := ad.merchants[clientKey(cb.Client)]
+	if !ok || m.Verify(cb) != nil {
+		return ""
+	}
+	return keyOf(cb)
 }
 
-func keyOf(client, orderNo, gwsr string) string {
-	if client == "" || gwsr == "" || !creditcenter.OrderNoPattern.MatchString(orderNo) || len(gwsr) > 10 {
+func keyOf(cb *creditcenter.Callback) string {
+	if cb.Gwsr == "" {
 		return ""
 	}
-	return clientKey(client) + "/" + orderNo + "/" + gwsr
+	return clientKey(cb.Client) + "/" + cb.OrderNo + "/" + cb.Gwsr + "/" + strconv.FormatInt(cb.Amount, 10)
 }
 
 // PaymentType is recorded on paid attempts.
@@ -197,14 +205,14 @@ func (ad *Adapter) verifier(browser bool) func(context.Context, []byte) (pay.Ver
 		}
 		if ad.cfg.SkipRecheck {
 			v.Info[InfoRecheck] = RecheckSkipped
-			v.Result.Outcome, v.DedupeKey = gateway.Paid, keyOf(cb.Client, cb.OrderNo, cb.Gwsr)
+			v.Result.Outcome, v.DedupeKey = gateway.Paid, keyOf(cb)
 			return v, nil
 		}
 		err = creditcenter.Recheck(ctx, ad.cfg.HTTPClient, ad.cfg.RecheckURL, creditcenter.RecheckOf(cb))
 		switch {
 		case err == nil:
 			v.Info[InfoRecheck] = RecheckValid
-			v.Result.Outcome, v.DedupeKey = gateway.Paid, keyOf(cb.Client, cb.OrderNo, cb.Gwsr)
+			v.Result.Outcome, v.DedupeKey = gateway.Paid, keyOf(cb)
 			return v, nil
 		case errors.Is(err, creditcenter.ErrNotValid), errors.Is(err, creditcenter.ErrRecheckInput):
 			// The gateway holds no such authorisation: a forgery (spcheck is
