@@ -5,7 +5,9 @@ import (
 	"strconv"
 
 	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/mail"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/pay/creditcenteradapter"
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
 	"golang.org/x/time/rate"
@@ -26,7 +28,7 @@ var coreEnvVars = []EnvVar{
 }
 
 // EnvVars documents every variable FromEnv reads (README "Configuration").
-var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, sinopacadapter.EnvVars)
+var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, sinopacadapter.EnvVars, creditcenteradapter.EnvVars, mail.EnvVars)
 
 func concat(lists ...[]EnvVar) []EnvVar {
 	var out []EnvVar
@@ -74,6 +76,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if sp != nil {
 		cfg.Gateways = append(cfg.Gateways, sp)
+	}
+	cc, err := creditcenteradapter.FromEnv(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if cc != nil {
+		cfg.Gateways = append(cfg.Gateways, cc)
+	}
+	smtp, err := mail.FromEnv(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if smtp != nil {
+		cfg.Mailer = smtp
 	}
 	return cfg, nil
 }

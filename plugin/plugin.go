@@ -30,6 +30,7 @@ import (
 	"github.com/twpay/twpay/plugin/database"
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/jobs"
+	"github.com/twpay/twpay/plugin/mail"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 	"github.com/twpay/twpay/static"
@@ -76,7 +77,12 @@ type Config struct {
 	// queued until a process with a hook runs.
 	OnSideEffect func(ctx context.Context, e checkout.SideEffect) error
 	HookTimeout  time.Duration // default 10 s
-	HookAttempts int           // default checkout.DefaultHookAttempts (12, about a day)
+	// Mailer sends the shopper's confirmation once an order is paid (a
+	// job queued in the paying transaction, so once per order; retried
+	// like the hook). nil: the mail is only logged (mail.LogSender).
+	// mail.SMTP sends through an SMTP server (TWPAY_SMTP_*).
+	Mailer       mail.Sender
+	HookAttempts int // default checkout.DefaultHookAttempts (12, about a day)
 	// InstanceID names this process to River (default River's own).
 	InstanceID string
 	// CallbackLimits bounds the callback routes, per source address and in
@@ -122,7 +128,7 @@ func New(cfg Config) (*Plugin, error) {
 		return nil, fmt.Errorf("twpay: production: TWPAY_BASE_URL %q must be https (gateways call back there)", cfg.BaseURL)
 	}
 	if len(cfg.Gateways) == 0 {
-		return nil, fmt.Errorf("twpay: %s: no gateway is enabled (Config.Gateways; TWPAY_ECPAY_*, TWPAY_SINOPAC_*)", cfg.Mode)
+		return nil, fmt.Errorf("twpay: %s: no gateway is enabled (Config.Gateways; TWPAY_ECPAY_*, TWPAY_SINOPAC_*, TWPAY_CREDITCENTER_*)", cfg.Mode)
 	}
 	registry, err := pay.NewRegistry(cfg.Mode, cfg.Gateways...)
 	if err != nil {
@@ -156,14 +162,38 @@ func New(cfg Config) (*Plugin, error) {
 	cfg.CallbackLimits = cfg.CallbackLimits.Or(web.Limits{PerSource: 20, Total: 500})
 	store := checkout.NewStore(cfg.DB)
 	store.SetHookAttempts(cfg.HookAttempts)
-	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect,
+	if cfg.Mailer == nil {
+		cfg.Mailer = mail.LogSender{Log: cfg.Logger}
+	}
+	p := &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl}
+	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect, Mail: p.sendConfirmation,
 		HookTimeout: cfg.HookTimeout, ReconcileEvery: cfg.ReconcileEvery, PollInterval: cfg.PollInterval,
 		ID: cfg.InstanceID, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
+	p.jobs = runner
 	cfg.Logger.Info("twpay", "mode", cfg.Mode, "gateways", registry.Names(), "schema", cfg.Schema)
-	return &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl, jobs: runner}, nil
+	return p, nil
+}
+
+// sendConfirmation mails a paid order's confirmation in its language; an
+// order without a buyer address (the demo catalogue asks for none) is
+// logged and done.
+func (p *Plugin) sendConfirmation(ctx context.Context, m checkout.ConfirmationMail) error {
+	o, err := p.store.Order(ctx, m.OrderNo)
+	if err != nil {
+		return err
+	}
+	if o.BuyerEmail == "" {
+		p.cfg.Logger.Info("confirmation mail: the order has no buyer address; nothing sent", "order", o.OrderNo)
+		return nil
+	}
+	link := ""
+	if p.shop != nil {
+		link = p.cfg.BaseURL + p.shop.OrderURL(o)
+	}
+	return p.cfg.Mailer.Send(ctx, mail.Confirmation(web.NewLocalizer(p.bundle, o.Lang), o, link))
 }
 
 func cleanPath(p, def string) string {

@@ -143,11 +143,11 @@ func TestFailingHookDoesNotBlock(t *testing.T) {
 	var state string
 	var attempt int
 	waitFor(t, "the failing job to be discarded", func() bool {
-		db.NewRaw("SELECT state, attempt FROM river_job WHERE args->>'order_no' = ?", poison).Scan(ctx, &state, &attempt)
+		db.NewRaw("SELECT state, attempt FROM river_job WHERE kind = 'twpay.side_effect' AND args->>'order_no' = ?", poison).Scan(ctx, &state, &attempt)
 		return state == "discarded"
 	})
 	var lastErr string
-	db.NewRaw("SELECT errors[array_length(errors, 1)]->>'error' FROM river_job WHERE args->>'order_no' = ?", poison).Scan(ctx, &lastErr)
+	db.NewRaw("SELECT errors[array_length(errors, 1)]->>'error' FROM river_job WHERE kind = 'twpay.side_effect' AND args->>'order_no' = ?", poison).Scan(ctx, &lastErr)
 	mu.Lock()
 	defer mu.Unlock()
 	if attempt != 2 || tries != 2 || lastErr != "the shop's mailer is down" {
@@ -182,7 +182,7 @@ func TestHangingHookTimesOut(t *testing.T) {
 	var state string
 	var errs string
 	waitFor(t, "the timed-out job to end", func() bool {
-		db.NewRaw("SELECT state, errors::text FROM river_job WHERE args->>'order_no' = ?", no).Scan(ctx, &state, &errs)
+		db.NewRaw("SELECT state, errors::text FROM river_job WHERE kind = 'twpay.side_effect' AND args->>'order_no' = ?", no).Scan(ctx, &state, &errs)
 		return state == "discarded"
 	})
 	t.Logf("job %s: %s", state, errs)

@@ -75,8 +75,7 @@ func (h *Handler) failWith(c *gin.Context, what string, err error) {
 	h.internal(c, what, err)
 }
 
-// internal logs our own failure and shows a localized 500.
+// internal logs our own failure and shows a localized 500 quoting its error ID.
 func (h *Handler) internal(c *gin.Context, what string, err error) {
-	h.Log.Error("storefront", "step", what, "err", err)
-	h.fail(c, http.StatusInternalServerError, "error.internal")
+	h.failInternal(c, http.StatusInternalServerError, what, "err", err)
 }

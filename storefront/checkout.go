@@ -88,6 +88,9 @@ func (h *Handler) redirect(c *gin.Context, to string) {
 	c.Redirect(http.StatusSeeOther, to)
 }
 
+// OrderURL is the order's result page, with its access token (a path).
+func (h *Handler) OrderURL(o *checkout.Order) string { return h.orderURL(o) }
+
 func (h *Handler) orderURL(o *checkout.Order) string {
 	return h.ShopPath + "/orders/" + url.PathEscape(o.OrderNo) + "?t=" + url.QueryEscape(o.AccessToken)
 }

@@ -7,6 +7,7 @@ package storefront
 import (
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -42,6 +43,7 @@ func New(cfg Config) *Handler { return &Handler{cfg} }
 // RegisterShop mounts the shopper pages. r must carry the session
 // middleware; unsafe methods are CSRF-checked.
 func (h *Handler) RegisterShop(r gin.IRouter) {
+	r.Use(h.recovered)
 	r.Use(web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "error.csrf") }))
 	if h.Catalog {
 		r.GET("", h.catalog)
@@ -65,10 +67,24 @@ func (h *Handler) RegisterReturns(r gin.IRouter) {
 	for _, ad := range h.Registry.Adapters() {
 		for _, cb := range ad.Callbacks() {
 			if cb.Browser {
-				r.POST("/"+ad.Name()+"/"+cb.Path, h.browserReturn(ad.Name(), cb))
+				path := "/" + ad.Name() + "/" + cb.Path
+				r.POST(path, h.recovered, h.browserReturn(ad.Name(), cb))
+				web.PostOnly(r, path)
 			}
 		}
 	}
+}
+
+// recovered turns a panic in a shopper's request into the error-ID page
+// (the stack goes to the log only).
+func (h *Handler) recovered(c *gin.Context) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.Abort()
+			h.failInternal(c, http.StatusInternalServerError, "panic", "panic", p, "stack", string(debug.Stack()))
+		}
+	}()
+	c.Next()
 }
 
 // page is what every template gets.
@@ -92,9 +108,22 @@ func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
 	return p
 }
 
+// errorView is the error template's data: the message ID, and for our own
+// failures the error ID that is also in the log line with the details.
+type errorView struct{ Message, ErrorID string }
+
 // fail renders a localized error (fragment for htmx, page otherwise).
 func (h *Handler) fail(c *gin.Context, status int, messageID string) {
-	h.Render.Render(c, status, "error", h.page(c, "", messageID))
+	h.Render.Render(c, status, "error", h.page(c, "", errorView{Message: messageID}))
+}
+
+// failInternal logs our own failure with a fresh error ID and the
+// details, and shows the shopper a localized page quoting that ID (never
+// the error itself, never a stack trace).
+func (h *Handler) failInternal(c *gin.Context, status int, what string, details ...any) {
+	id := web.NewErrorID()
+	h.Log.Error("storefront: "+what, append([]any{"error_id", id, "path", c.Request.URL.Path}, details...)...)
+	h.Render.Render(c, status, "error", h.page(c, "", errorView{Message: "error.internal", ErrorID: id}))
 }
 
 // The session remembers the shopper's orders for "my orders" (newest

@@ -29,9 +29,8 @@ func (h *Handler) browserReturn(gatewayName string, cb pay.Callback) gin.Handler
 			h.Log.Warn(what+" rejected", "reason", err)
 			h.fail(c, http.StatusBadRequest, "error.callback")
 			return
-		case err != nil:
-			h.Log.Error(what+" not applied", "err", err)
-			h.fail(c, http.StatusServiceUnavailable, "error.internal")
+		case err != nil: // nothing was committed
+			h.failInternal(c, http.StatusServiceUnavailable, what+" not applied", "err", err)
 			return
 		}
 		if out.Order == nil { // verified money for no order we know: recorded, the host is told

@@ -199,3 +199,38 @@ func TestBrowserSinoPacCardRetry(t *testing.T) {
 		t.Fatalf("panel %q", title)
 	}
 }
+
+// The credit center in Chromium: the htmx checkout, the auto-submitted
+// form_Sc_to5 form, the hosted card page, the auto-submitted roturl post,
+// and the panel in both languages; a decline first, then the retry.
+func TestBrowserCreditCenterDeclineThenPaid(t *testing.T) {
+	srv, _ := startDemo(t)
+	ctx := newChrome(t)
+	var reason, title, location, titleEN string
+	run(t, ctx,
+		chromedp.Navigate(srv.URL+"/shop?lang=zh-TW"),
+		chromedp.Click(`#select-website-audit a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#select-website-audit input[value=creditcenter_card]`, chromedp.ByQuery),
+		chromedp.Click(`#select-website-audit input[value=creditcenter_card]`, chromedp.ByQuery),
+		chromedp.Click(`#select-website-audit button[type=submit]`, chromedp.ByQuery),
+		fillCard("4000000000000002"),
+		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
+		chromedp.Text(`#result .reason`, &reason, chromedp.ByQuery),
+		chromedp.Click(`a.retry`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[value=creditcenter_card]`, chromedp.ByQuery),
+		chromedp.Click(`input[value=creditcenter_card]`, chromedp.ByQuery),
+		chromedp.Click(`form.checkout button`, chromedp.ByQuery),
+		fillCard("4311952222222222"),
+		chromedp.WaitVisible(`.panel-success`, chromedp.ByQuery),
+		chromedp.Text(`#result h1`, &title, chromedp.ByQuery),
+		chromedp.Location(&location),
+	)
+	run(t, ctx,
+		chromedp.Navigate(location+"&lang=en"),
+		chromedp.WaitVisible(`.panel-success`, chromedp.ByQuery),
+		chromedp.Text(`#result h1`, &titleEN, chromedp.ByQuery),
+	)
+	if !strings.Contains(reason, "發卡銀行拒絕") || title != "付款成功" || titleEN != "Payment received" {
+		t.Fatalf("reason %q, panel %q / %q", reason, title, titleEN)
+	}
+}

@@ -27,9 +27,11 @@ import (
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/database"
 	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/gateway/creditcenter"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/gateway/sinopac"
 	"github.com/twpay/twpay/plugin/pay"
+	"github.com/twpay/twpay/plugin/pay/creditcenteradapter"
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
 	"github.com/twpay/twpay/plugin/sandbox"
@@ -127,10 +129,11 @@ func serve(ctx context.Context, log *slog.Logger) error {
 // app is the demo host: the router and the sandboxes it mounted (nil when
 // real credentials are configured).
 type app struct {
-	router  *gin.Engine
-	plugin  *plugin.Plugin
-	ecpay   *sandbox.ECPay
-	sinopac *sandbox.SinoPac
+	router       *gin.Engine
+	plugin       *plugin.Plugin
+	ecpay        *sandbox.ECPay
+	sinopac      *sandbox.SinoPac
+	creditcenter *sandbox.CreditCenter
 }
 
 func (a *app) close() {
@@ -140,13 +143,17 @@ func (a *app) close() {
 	if a.sinopac != nil {
 		a.sinopac.Close()
 	}
+	if a.creditcenter != nil {
+		a.creditcenter.Close()
+	}
 }
 
 // sandboxSchedules lets tests shorten the sandboxes' callback retry
 // schedules (zero: the gateways' own schedules).
 type sandboxSchedules struct {
-	ecpayNotify    []time.Duration
-	sinopacBackend []time.Duration
+	ecpayNotify        []time.Duration
+	sinopacBackend     []time.Duration
+	creditcenterNotify []time.Duration
 }
 
 // The demo SinoPac shop: the public contest sandbox shop of the spec's
@@ -158,7 +165,10 @@ const demoSinoPacKeyID = "twpay-sandbox-key-id"
 
 // sandboxGateways are the gateways the demo serves in sandbox mode, each
 // with its local sandbox (TWPAY_SANDBOX_GATEWAYS picks some).
-var sandboxGateways = []string{ecpayadapter.Name, sinopacadapter.Name}
+var sandboxGateways = []string{ecpayadapter.Name, sinopacadapter.Name, creditcenteradapter.Name}
+
+// demoCreditCenter is the credit-center sandbox's own merchant.
+var demoCreditCenter = sandbox.CreditCenterDemoMerchant
 
 // newApp builds the demo app. In sandbox mode every gateway gets its local
 // sandbox with public test credentials, mounted on the same router; in
@@ -188,7 +198,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	}
 	if cfg.Mode == pay.Sandbox {
 		if len(cfg.Gateways) > 0 {
-			return nil, errors.New("sandbox mode uses the local sandboxes with public test credentials: unset TWPAY_ECPAY_* and TWPAY_SINOPAC_* credentials, or set TWPAY_MODE=stage or production")
+			return nil, errors.New("sandbox mode uses the local sandboxes with public test credentials: unset TWPAY_ECPAY_*, TWPAY_SINOPAC_* and TWPAY_CREDITCENTER_* credentials, or set TWPAY_MODE=stage or production")
 		}
 		if cfg.Gateways, err = a.mountSandboxes(r, cfg.BaseURL, getenv("TWPAY_SANDBOX_GATEWAYS"), log, sched); err != nil {
 			return nil, err
@@ -237,6 +247,13 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logg
 			a.sinopac.Register(r.Group("/sandbox/sinopac"))
 			out = append(out, sinopacadapter.New(sinopacadapter.Config{APIURL: a.sinopac.APIBaseURL(),
 				Shops: []sinopacadapter.Shop{{ShopNo: demoSinoPacShop.ShopNo, Keys: demoSinoPacShop.Keys, KeyID: demoSinoPacKeyID}}}))
+		case creditcenteradapter.Name:
+			a.creditcenter = sandbox.NewCreditCenter(sandbox.CreditCenterConfig{Merchants: []creditcenter.Merchant{demoCreditCenter},
+				NotifyDelays: sched.creditcenterNotify, Logger: log})
+			a.creditcenter.Register(r.Group("/sandbox/creditcenter"))
+			out = append(out, creditcenteradapter.New(creditcenteradapter.Config{Merchants: []creditcenter.Merchant{demoCreditCenter},
+				FormURL: baseURL + "/sandbox/creditcenter/form_Sc_to5.php", RecheckURL: baseURL + "/sandbox/creditcenter/g_recheck.php",
+				Logger: log}))
 		default:
 			return nil, fmt.Errorf("TWPAY_SANDBOX_GATEWAYS=%q: want some of %s", only, strings.Join(sandboxGateways, ","))
 		}

@@ -19,7 +19,7 @@ func keys(t *testing.T) []string {
 	k := demoSinoPacShop.Keys
 	return []string{
 		ecpay.StageMerchant.HashKey.Reveal(), ecpay.StageMerchant.HashIV.Reveal(),
-		k.A1, k.A2, k.B1, k.B2, hashID, demoSinoPacKeyID,
+		k.A1, k.A2, k.B1, k.B2, hashID, demoSinoPacKeyID, demoCreditCenter.CheckCode.Reveal(),
 	}
 }
 
@@ -27,7 +27,7 @@ func keys(t *testing.T) []string {
 // list them as instructions, but our pages and the log may show at most
 // the first 6 / last 4 digits.
 var cardNumbers = []string{"4311952222222222", "4311-9522-2222-2222", "4003551111111111", "4003-5511-1111-1111",
-	"4000000000000002", "4000-0000-0000-0002"}
+	"4000000000000002", "4000-0000-0000-0002", "4000000000009995", "4000-0000-0000-9995"}
 
 func assertNoSecrets(t *testing.T, where, text string) {
 	t.Helper()

@@ -32,6 +32,7 @@ func (h *Handler) Register(r gin.IRouter) {
 		for _, cb := range ad.Callbacks() {
 			if !cb.Browser {
 				r.POST("/"+ad.Name()+"/"+cb.Path, h.serve(ad.Name(), cb))
+				web.PostOnly(r, "/"+ad.Name()+"/"+cb.Path)
 			}
 		}
 	}

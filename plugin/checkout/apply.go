@@ -23,7 +23,7 @@ type Inbound struct {
 	Body       string
 	RemoteAddr string
 	Result     gateway.Result
-	Info       map[string]any // merged into the attempt's info when applied (e.g. a PayToken)
+	Info       map[string]any // merged into the attempt's info when applied, or ignored on an unpaid attempt (e.g. a PayToken)
 	DedupeKey  string         // the gateway's replay key (SinoPac PayToken), if any
 }
 
@@ -170,6 +170,15 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 			if err := s.effects.insert(ctx, tx, sideEffect(TopicDuplicatePayment, o, a, in.Result, ev)); err != nil {
 				return err
 			}
+		case Ignored:
+			// An authentic result that changes nothing may still carry what
+			// reconciliation needs later (a payment to confirm once the
+			// gateway can be asked): keep it on an attempt that is not paid.
+			if len(in.Info) > 0 && a.Status != Paid {
+				if _, err := tx.NewUpdate().Model(a).Set("info = info || ?::jsonb", in.Info).Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
+					return err
+				}
+			}
 		}
 		out = Outcome{Verdict: ev.Verdict, Reason: ev.Reason, Order: o, Attempt: a, EventID: ev.ID}
 		return nil
@@ -187,6 +196,21 @@ func (s *Store) unmatched(ctx context.Context, tx bun.Tx, in Inbound, a *Attempt
 	verdict := Ignored
 	if in.Result.Outcome == gateway.Paid {
 		verdict = Unmatched
+	}
+	if verdict == Unmatched && in.Result.GatewayTradeNo != "" {
+		// The gateway's payment id already paid one of our attempts: this is
+		// a copy of that payment naming another trade or amount (a gateway
+		// whose confirmation does not bind the trade, like the credit
+		// center's g_recheck), not more money: the host must not refund it.
+		var owner []string
+		if err := tx.NewSelect().Model((*Attempt)(nil)).Column("merchant_trade_no").
+			Where("gateway = ? AND gateway_payment_id = ?", in.Gateway, in.Result.GatewayTradeNo).Scan(ctx, &owner); err != nil {
+			return Outcome{}, err
+		}
+		if len(owner) > 0 {
+			verdict = Ignored
+			why = fmt.Errorf("%w; payment %s already paid trade %s: a copy, not more money", why, in.Result.GatewayTradeNo, owner[0])
+		}
 	}
 	ev := newEvent(in, verdict, why.Error(), 0)
 	var o *Order
@@ -334,6 +358,9 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 			}
 			o.CurrentAttemptID = &a.ID
 		}
+		if err := s.confirmed(ctx, tx, o, eventID); err != nil {
+			return err
+		}
 		return s.effects.insert(ctx, tx, sideEffect(TopicOrderPaid, o, a, r, ev))
 	case (attemptTo == Failed || attemptTo == Expired) && current && (o.Status == Pending || o.Status == AwaitingPayment):
 		return s.move(ctx, tx, o, attemptTo, &eventID)
@@ -341,6 +368,24 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 		return s.move(ctx, tx, o, AwaitingPayment, &eventID)
 	}
 	return nil
+}
+
+// confirmed does what paying an order does beyond its status, in the same
+// transaction (so exactly once, however many callbacks arrive): the plan's
+// confirmed-purchase count goes up by one, two for a group purchase, and
+// the confirmation mail is queued.
+func (s *Store) confirmed(ctx context.Context, tx bun.Tx, o *Order, eventID int64) error {
+	if o.PlanID != nil {
+		seats := 1
+		if o.GroupPurchase {
+			seats = 2
+		}
+		if _, err := tx.NewUpdate().Model((*Plan)(nil)).Set("confirmed_purchases = confirmed_purchases + ?", seats).
+			Where("id = ?", *o.PlanID).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return s.effects.insertMail(ctx, tx, ConfirmationMail{OrderNo: o.OrderNo, EventID: eventID})
 }
 
 // move changes an order's status with a conditional UPDATE (the WHERE

@@ -31,6 +31,9 @@ type OrderRequest struct {
 	Lang        string // zh-TW or en
 	ReturnURL   string // where the shopper goes afterwards: absolute http(s) URL or a path
 	PlanID      *int64 // a catalogue plan (the demo shop); its price must equal Amount
+	// GroupPurchase: one order for a group, which counts two confirmed
+	// purchases of its plan once paid (the seed's group registration).
+	GroupPurchase bool
 }
 
 // validate checks r and returns it normalised.
@@ -124,6 +127,6 @@ func (s *Store) newOrder(req OrderRequest) *Order {
 		OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: req.PlanID,
 		Amount: req.Amount, Currency: "TWD", Description: req.Description, Items: items,
 		Reference: req.Reference, BuyerEmail: req.BuyerEmail, BuyerName: req.BuyerName,
-		ReturnURL: req.ReturnURL, Status: Pending, Lang: req.Lang,
+		ReturnURL: req.ReturnURL, Status: Pending, Lang: req.Lang, GroupPurchase: req.GroupPurchase,
 	}
 }

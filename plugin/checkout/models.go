@@ -59,6 +59,9 @@ type Plan struct {
 	Price        int64     `bun:",notnull"`
 	DeliveryDays int       `bun:",notnull"`
 	Active       bool      `bun:",notnull"`
+	// ConfirmedPurchases counts paid orders of the plan (a group purchase
+	// counts two), raised in the transaction that pays each order.
+	ConfirmedPurchases int `bun:",notnull"`
 
 	Service *Service `bun:"rel:belongs-to,join:service_id=id"`
 }
@@ -79,6 +82,7 @@ type Order struct {
 	BuyerEmail       string     `bun:",notnull"`
 	BuyerName        string     `bun:",notnull"`
 	ReturnURL        string     `bun:"return_url,notnull"`
+	GroupPurchase    bool       `bun:",notnull"` // counts two confirmed purchases (the seed's group registration)
 	Gateway          string     `bun:",notnull"`
 	Method           string     `bun:",notnull"`
 	Status           Status     `bun:",notnull"`

@@ -36,6 +36,20 @@ func (SideEffect) Kind() string { return "twpay.side_effect" }
 // QueueSideEffects is the River queue the host hook's jobs run in.
 const QueueSideEffects = "twpay_side_effects"
 
+// ConfirmationMail is the job that mails the shopper once their order is
+// paid, whichever gateway paid it: inserted in the paying transaction, so
+// exactly once per paid order; plugin/jobs works it (SMTP, or the log).
+type ConfirmationMail struct {
+	OrderNo string `json:"order_no"`
+	EventID int64  `json:"event_id"` // the callback (or reconciliation) that paid it
+}
+
+// Kind names confirmation mail jobs in River.
+func (ConfirmationMail) Kind() string { return "twpay.confirmation_mail" }
+
+// QueueMail is the River queue of confirmation mail.
+const QueueMail = "twpay_mail"
+
 // DefaultHookAttempts is how often the host's hook is tried before the
 // side effect is discarded (and shown as a dead letter): with River's
 // exponential back-off (attempt^4 seconds) that spans about a day.
@@ -58,6 +72,11 @@ func newSideEffects(db *bun.DB) (*sideEffects, error) {
 
 func (se *sideEffects) insert(ctx context.Context, tx bun.Tx, e SideEffect) error {
 	_, err := se.client.InsertTx(ctx, tx.Tx, e, &river.InsertOpts{Queue: QueueSideEffects, MaxAttempts: se.attempts})
+	return err
+}
+
+func (se *sideEffects) insertMail(ctx context.Context, tx bun.Tx, m ConfirmationMail) error {
+	_, err := se.client.InsertTx(ctx, tx.Tx, m, &river.InsertOpts{Queue: QueueMail, MaxAttempts: se.attempts})
 	return err
 }
 

@@ -34,6 +34,9 @@ type Config struct {
 	// River's table) for a later process with a hook.
 	Hook        func(ctx context.Context, e checkout.SideEffect) error
 	HookTimeout time.Duration // per delivery (default 10 s)
+	// Mail sends one paid order's confirmation (checkout.ConfirmationMail
+	// jobs, queued in the paying transaction); nil leaves them queued.
+	Mail func(ctx context.Context, m checkout.ConfirmationMail) error
 	// ReconcileEvery is how often the leader scans for due attempts
 	// (default 1 minute).
 	ReconcileEvery time.Duration
@@ -78,6 +81,10 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.Hook != nil {
 		river.AddWorker(workers, &hookWorker{hook: cfg.Hook, timeout: cfg.HookTimeout})
 		queues[checkout.QueueSideEffects] = river.QueueConfig{MaxWorkers: cfg.Workers}
+	}
+	if cfg.Mail != nil {
+		river.AddWorker(workers, &mailWorker{send: cfg.Mail})
+		queues[checkout.QueueMail] = river.QueueConfig{MaxWorkers: cfg.Workers}
 	}
 	client, err := river.NewClient(riverdatabasesql.New(cfg.DB.DB), &river.Config{
 		ID:                cfg.ID,
@@ -128,6 +135,19 @@ func (w *hookWorker) Work(ctx context.Context, job *river.Job[checkout.SideEffec
 	e := job.Args
 	e.JobID = job.ID
 	return w.hook(ctx, e)
+}
+
+// mailWorker sends confirmation mail, outside any transaction: at least
+// once (an SMTP answer lost after the server took the mail retries it).
+type mailWorker struct {
+	river.WorkerDefaults[checkout.ConfirmationMail]
+	send func(context.Context, checkout.ConfirmationMail) error
+}
+
+func (w *mailWorker) Timeout(*river.Job[checkout.ConfirmationMail]) time.Duration { return time.Minute }
+
+func (w *mailWorker) Work(ctx context.Context, job *river.Job[checkout.ConfirmationMail]) error {
+	return w.send(ctx, job.Args)
 }
 
 // scanArgs is the periodic scan for due attempts.

@@ -98,7 +98,9 @@ type Callback struct {
 // Verified is a callback after verification.
 type Verified struct {
 	Result gateway.Result
-	Info   map[string]any // merged into the attempt's info when applied
+	// Info is merged into the attempt's info when applied, or when ignored
+	// on an attempt not paid (what reconciliation may need later).
+	Info map[string]any
 	// DedupeKey is recorded with the event so that Key finds it next time:
 	// set it on success and on rejections the gateway itself made
 	// (authentic "no such token"), never on answers that failed our checks

@@ -108,6 +108,17 @@ type Spec struct {
 	// UnknownQueryError documents why Query may return an error for a
 	// trade the gateway never saw; "" means it must not.
 	UnknownQueryError string
+	// QueryNeedsCallback documents why Query cannot ask the gateway about
+	// an attempt no callback has told twpay about (the gateway has no
+	// query by trade number: the credit center's re-check needs a
+	// callback's key). Such a Query answers no news without a request
+	// until the attempt's deadline, and the fault cases check only their
+	// callbacks' half; "" means Query asks the gateway about any attempt.
+	QueryNeedsCallback string
+	// NoInformational documents why the gateway has no authentic callback
+	// that says no money moved (the informational case is skipped); ""
+	// means Alter makes one.
+	NoInformational string
 }
 
 // Variant is a way to alter a genuine server callback.
@@ -123,7 +134,8 @@ const (
 	OtherMerchant Variant = "other merchant"
 	// UnknownTrade: authentic, for a trade number we never issued.
 	UnknownTrade Variant = "unknown trade"
-	// Informational: authentic, but says that no money moved.
+	// Informational: authentic, but says that no money moved (see
+	// Spec.NoInformational).
 	Informational Variant = "informational"
 )
 
