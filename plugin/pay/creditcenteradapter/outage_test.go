@@ -131,11 +131,16 @@ func TestBrowserPostDuringRecheckOutageIsConfirmedLater(t *testing.T) {
 		t.Fatalf("attempt %s, %d ignored returns, info %s", status, ignored, info)
 	}
 
-	// Still down: reconciliation fails its question and pays nothing.
+	// Still down: reconciliation fails its question and pays nothing. (Each
+	// question is made due first: ReconcileAttempt skips an attempt that is
+	// not, as one asked meanwhile by another job.)
+	due := func() { db.ExecContext(ctx, "UPDATE payment_attempts SET next_query_at = now() WHERE id = ?", a.ID) }
+	due()
 	if _, qerr, err := pay.ReconcileAttempt(ctx, store, ad, a.ID); err != nil || qerr == nil {
 		t.Fatalf("reconcile during the outage: %v %v", qerr, err)
 	}
 	down.Store(false)
+	due()
 	rep, qerr, err := pay.ReconcileAttempt(ctx, store, ad, a.ID)
 	if err != nil || qerr != nil || rep.Paid != 1 {
 		t.Fatalf("reconcile after the outage: %+v %v %v", rep, qerr, err)
