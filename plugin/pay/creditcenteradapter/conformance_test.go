@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +24,6 @@ import (
 	"github.com/twpay/twpay/plugin/pay/creditcenteradapter"
 	"github.com/twpay/twpay/plugin/pay/paytest"
 	"github.com/twpay/twpay/plugin/sandbox"
-	"github.com/twpay/twpay/tests/htmlform"
 )
 
 func TestConformance(t *testing.T) { paytest.Run(t, harness{}) }
@@ -68,59 +66,18 @@ func (harness) Start(t *testing.T, r gin.IRouter, env paytest.Env) paytest.Gatew
 	t.Cleanup(sb.Close)
 	ad := creditcenteradapter.New(creditcenteradapter.Config{Merchants: []creditcenter.Merchant{merchant},
 		FormURL: env.SandboxURL + "/form_Sc_to5.php", RecheckURL: env.GatewayURL + "/g_recheck.php", HTTPClient: env.HTTPClient})
-	return &gw{sb: sb, ad: ad, env: env, refs: map[string]string{}}
+	return &gw{sb: sb, ad: ad, env: env, CardPage: &paytest.CardPage{SandboxURL: env.SandboxURL,
+		SuccessCard: successCard, Decline: declineCard, Deliveries: sb.Deliveries, ResultAction: "/return", Results: "return"}}
 }
 
 type gw struct {
-	sb  *sandbox.CreditCenter
-	ad  *creditcenteradapter.Adapter
-	env paytest.Env
-
-	mu   sync.Mutex
-	refs map[string]string // od_sob -> the card page's reference
+	sb                *sandbox.CreditCenter
+	ad                *creditcenteradapter.Adapter
+	env               paytest.Env
+	*paytest.CardPage // Open and Pay: the sandbox\'s hosted card page
 }
 
 func (g *gw) Adapter() pay.Adapter { return g.ad }
-
-// Open posts the hand-off form to form_Sc_to5.php, as the browser does.
-func (g *gw) Open(t *testing.T, a *checkout.Attempt, st pay.Start) {
-	t.Helper()
-	form := url.Values{}
-	for _, f := range st.Fields {
-		form.Set(f.Name, f.Value)
-	}
-	page := postForm(t, st.FormAction, form)
-	f, err := htmlform.One(page, mustURL(t, st.FormAction), "/pay")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.mu.Lock()
-	g.refs[a.MerchantTradeNo] = f.Values.Get("ref")
-	g.mu.Unlock()
-}
-
-// Pay pays or declines on the card page; the sandbox posts bk_posturl
-// (once, the suite's schedule) and the result page is the roturl post.
-func (g *gw) Pay(t *testing.T, a *checkout.Attempt, approve bool) *paytest.Post {
-	t.Helper()
-	g.mu.Lock()
-	ref := g.refs[a.MerchantTradeNo]
-	g.mu.Unlock()
-	card := successCard
-	if !approve {
-		card = declineCard
-	}
-	page := postForm(t, g.env.SandboxURL+"/pay", url.Values{"ref": {ref}, "card_number": {card},
-		"card_expiry": {fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100)}, "card_cvv": {"222"}})
-	deadline := time.Now().Add(5 * time.Second)
-	for len(g.sb.Deliveries(a.MerchantTradeNo)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the sandbox never delivered its bk_posturl post")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return paytest.BrowserPost(t, page, g.env.SandboxURL, "/return", "return")
-}
 
 func (g *gw) Acknowledged(t *testing.T, a *checkout.Attempt) bool {
 	return paytest.LastAcked(g.sb.Deliveries(a.MerchantTradeNo))
@@ -218,20 +175,6 @@ func (harness) Vectors(t *testing.T) []paytest.Vector {
 			}})
 	}
 	return out
-}
-
-func postForm(t *testing.T, target string, form url.Values) []byte {
-	t.Helper()
-	res, err := http.PostForm(target, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	page, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d\n%s", target, res.StatusCode, page)
-	}
-	return page
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

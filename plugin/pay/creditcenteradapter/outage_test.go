@@ -21,6 +21,7 @@ import (
 	"github.com/twpay/twpay/plugin/gateway/creditcenter"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/pay/creditcenteradapter"
+	"github.com/twpay/twpay/plugin/pay/paytest"
 	"github.com/twpay/twpay/plugin/sandbox"
 	"github.com/twpay/twpay/tests/htmlform"
 	"github.com/twpay/twpay/tests/testdb"
@@ -160,5 +161,5 @@ var noRedirect = &http.Client{Timeout: 10 * time.Second,
 
 func post(t *testing.T, target string, form url.Values) []byte {
 	t.Helper()
-	return postForm(t, target, form)
+	return paytest.PostForm(t, target, form)
 }

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/paytest"
 	"github.com/twpay/twpay/plugin/sandbox"
-	"github.com/twpay/twpay/tests/htmlform"
 )
 
 func TestConformance(t *testing.T) { paytest.Run(t, harness{}) }
@@ -76,62 +74,19 @@ func (harness) Start(t *testing.T, r gin.IRouter, env paytest.Env) paytest.Gatew
 	ad := ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{merchant},
 		CheckoutURL: env.SandboxURL + "/Cashier/AioCheckOut/V5", QueryURL: env.GatewayURL + "/Cashier/QueryTradeInfo/V5",
 		HTTPClient: env.HTTPClient})
-	return &gw{sb: sb, ad: ad, env: env, refs: map[string]string{}}
+	return &gw{sb: sb, ad: ad, env: env, CardPage: &paytest.CardPage{SandboxURL: env.SandboxURL,
+		SuccessCard: successCard, Decline: declineCard, Deliveries: sb.Deliveries, ResultAction: "/result", Results: "result"}}
 }
 
 // gw is one case's ECPay sandbox and adapter.
 type gw struct {
-	sb  *sandbox.ECPay
-	ad  *ecpayadapter.Adapter
-	env paytest.Env
-
-	mu   sync.Mutex
-	refs map[string]string // MerchantTradeNo -> the sandbox's payment-page reference
+	sb                *sandbox.ECPay
+	ad                *ecpayadapter.Adapter
+	env               paytest.Env
+	*paytest.CardPage // Open and Pay: the sandbox\'s hosted card page
 }
 
 func (g *gw) Adapter() pay.Adapter { return g.ad }
-
-// Open submits the signed AioCheckOut form to the sandbox, as the
-// shopper's browser does, and keeps the payment page's reference.
-func (g *gw) Open(t *testing.T, a *checkout.Attempt, st pay.Start) {
-	t.Helper()
-	form := url.Values{}
-	for _, f := range st.Fields {
-		form.Set(f.Name, f.Value)
-	}
-	page := postForm(t, st.FormAction, form)
-	f, err := htmlform.One(page, mustURL(t, st.FormAction), "/pay")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.mu.Lock()
-	g.refs[a.MerchantTradeNo] = f.Values.Get("ref")
-	g.mu.Unlock()
-}
-
-// Pay pays with the sandbox's success or decline card. The sandbox waits
-// for its ReturnURL delivery before it answers; the result page's form is
-// the browser's OrderResultURL post.
-func (g *gw) Pay(t *testing.T, a *checkout.Attempt, approve bool) *paytest.Post {
-	t.Helper()
-	g.mu.Lock()
-	ref := g.refs[a.MerchantTradeNo]
-	g.mu.Unlock()
-	card := successCard
-	if !approve {
-		card = declineCard
-	}
-	page := postForm(t, g.env.SandboxURL+"/pay", url.Values{"ref": {ref}, "card_number": {card},
-		"card_expiry": {fmt.Sprintf("12/%02d", (time.Now().Year()+2)%100)}, "card_cvv": {"222"}})
-	deadline := time.Now().Add(5 * time.Second)
-	for len(g.sb.Deliveries(a.MerchantTradeNo)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the sandbox never delivered its ReturnURL notification")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return paytest.BrowserPost(t, page, g.env.SandboxURL, "/result", "result")
-}
 
 // Acknowledged: the sandbox took twpay's answer as exactly "1|OK".
 func (g *gw) Acknowledged(t *testing.T, a *checkout.Attempt) bool {
@@ -263,20 +218,6 @@ func encode(f map[string]string) string {
 		v.Set(k, val)
 	}
 	return v.Encode()
-}
-
-func postForm(t *testing.T, target string, form url.Values) []byte {
-	t.Helper()
-	res, err := http.PostForm(target, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	page, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d\n%s", target, res.StatusCode, page)
-	}
-	return page
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
