@@ -76,11 +76,11 @@ func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin st
 	}
 
 	// The statements one notify sends, from PostgreSQL's own log.
-	n, err := take(ctx, db, 1)
+	n, err := take(ctx, db, 2)
 	if err != nil {
 		return err
 	}
-	cap, err := capture(ctx, dsn, logPath, n)
+	cap, err := capture(ctx, dsn, logPath, n+1)
 	if err != nil {
 		return err
 	}

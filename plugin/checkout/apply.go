@@ -119,9 +119,15 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		// The attempt row lock serialises every delivery for this trade.
 		a := new(Attempt)
-		err := tx.NewSelect().Model(a).
-			Where("gateway = ? AND merchant_trade_no = ?", in.Gateway, in.Result.MerchantTradeNo).
-			For("UPDATE").Scan(ctx)
+		q := tx.NewSelect().Model(a).
+			Where("a.gateway = ? AND a.merchant_trade_no = ?", in.Gateway, in.Result.MerchantTradeNo)
+		if in.Result.Outcome == gateway.Paid && in.Result.GatewayTradeNo != "" {
+			// In the same round trip: does this payment id belong to another
+			// attempt already (then it is not this attempt's money)?
+			q = q.ColumnExpr("a.*").ColumnExpr(`EXISTS (SELECT 1 FROM payment_attempts p
+				WHERE p.gateway = a.gateway AND p.gateway_payment_id = ? AND p.id <> a.id) AS other_payment`, in.Result.GatewayTradeNo)
+		}
+		err := q.For("UPDATE OF a").Scan(ctx)
 		var mismatch error
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -145,18 +151,9 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 		ev := newEvent(in, "", "", 0)
 		ev.OrderID, ev.AttemptID = &o.ID, &a.ID
 		ev.Verdict, ev.Reason = decide(o, a, in.Result)
-		if ev.Verdict == Applied && in.Result.Outcome == gateway.Paid && in.Result.GatewayTradeNo != "" {
-			// The same payment id on another attempt: not this attempt's money.
-			var other int
-			if err := tx.NewSelect().Model((*Attempt)(nil)).ColumnExpr("count(*)").
-				Where("gateway = ? AND gateway_payment_id = ? AND id <> ?", a.Gateway, in.Result.GatewayTradeNo, a.ID).
-				Scan(ctx, &other); err != nil {
-				return err
-			}
-			if other > 0 {
-				out, err = s.unmatched(ctx, tx, in, a, fmt.Errorf("payment %s already belongs to another attempt", in.Result.GatewayTradeNo))
-				return err
-			}
+		if ev.Verdict == Applied && a.OtherPayment {
+			out, err = s.unmatched(ctx, tx, in, a, fmt.Errorf("payment %s already belongs to another attempt", in.Result.GatewayTradeNo))
+			return err
 		}
 		if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
 			return err
@@ -358,10 +355,10 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 			}
 			o.CurrentAttemptID = &a.ID
 		}
-		if err := s.confirmed(ctx, tx, o, eventID); err != nil {
+		if err := s.confirmed(ctx, tx, o); err != nil {
 			return err
 		}
-		return s.effects.insert(ctx, tx, sideEffect(TopicOrderPaid, o, a, r, ev))
+		return s.effects.insertPaid(ctx, tx, sideEffect(TopicOrderPaid, o, a, r, ev), ConfirmationMail{OrderNo: o.OrderNo, EventID: eventID})
 	case (attemptTo == Failed || attemptTo == Expired) && current && (o.Status == Pending || o.Status == AwaitingPayment):
 		return s.move(ctx, tx, o, attemptTo, &eventID)
 	case attemptTo == AwaitingPayment && current && o.Status == Pending:
@@ -372,9 +369,9 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 
 // confirmed does what paying an order does beyond its status, in the same
 // transaction (so exactly once, however many callbacks arrive): the plan's
-// confirmed-purchase count goes up by one, two for a group purchase, and
-// the confirmation mail is queued.
-func (s *Store) confirmed(ctx context.Context, tx bun.Tx, o *Order, eventID int64) error {
+// confirmed-purchase count goes up by one, two for a group purchase (the
+// caller queues the confirmation mail with order.paid).
+func (s *Store) confirmed(ctx context.Context, tx bun.Tx, o *Order) error {
 	if o.PlanID != nil {
 		seats := 1
 		if o.GroupPurchase {
@@ -385,7 +382,7 @@ func (s *Store) confirmed(ctx context.Context, tx bun.Tx, o *Order, eventID int6
 			return err
 		}
 	}
-	return s.effects.insertMail(ctx, tx, ConfirmationMail{OrderNo: o.OrderNo, EventID: eventID})
+	return nil
 }
 
 // move changes an order's status with a conditional UPDATE (the WHERE
@@ -394,24 +391,25 @@ func (s *Store) move(ctx context.Context, tx bun.Tx, o *Order, to Status, eventI
 	if !o.Status.CanMove(to) {
 		return fmt.Errorf("checkout: order %s cannot move %s -> %s", o.OrderNo, o.Status, to)
 	}
-	q := tx.NewUpdate().Model((*Order)(nil)).Set("status = ?", to).Set("updated_at = now()").
-		Where("id = ? AND status = ?", o.ID, o.Status)
+	stamp := ""
 	switch to {
 	case Paid:
-		q = q.Set("paid_at = now()")
+		stamp = ", paid_at = now()"
 	case Failed:
-		q = q.Set("failed_at = now()")
+		stamp = ", failed_at = now()"
 	}
-	res, err := q.Exec(ctx)
+	// The conditional update and its history row in one statement (one
+	// round trip): the history row exists only when the update happened.
+	var moved []int64
+	err := tx.NewRaw(`WITH moved AS (
+			UPDATE orders SET status = ?, updated_at = now()`+stamp+` WHERE id = ? AND status = ? RETURNING id)
+		INSERT INTO status_changes (order_id, from_status, to_status, event_id)
+			SELECT id, ?, ?, ? FROM moved RETURNING order_id`, to, o.ID, o.Status, o.Status, to, eventID).Scan(ctx, &moved)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if len(moved) != 1 {
 		return fmt.Errorf("checkout: order %s changed under us", o.OrderNo)
-	}
-	change := &StatusChange{OrderID: o.ID, FromStatus: o.Status, ToStatus: to, EventID: eventID}
-	if _, err := tx.NewInsert().Model(change).Exec(ctx); err != nil {
-		return err
 	}
 	o.Status = to
 	return nil

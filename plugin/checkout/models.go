@@ -139,6 +139,9 @@ type Attempt struct {
 	LastQueryError string     `bun:",notnull"`
 	ExpiredAt      *time.Time `bun:""`
 	ReviewReason   string     `bun:",notnull"` // a gateway answer a human must look at
+	// OtherPayment is read by Apply with the row lock: the result's payment
+	// id already belongs to another attempt.
+	OtherPayment bool `bun:"other_payment,scanonly"`
 
 	CreatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 	UpdatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -63,7 +64,12 @@ type sideEffects struct {
 }
 
 func newSideEffects(db *bun.DB) (*sideEffects, error) {
-	c, err := river.NewClient(riverdatabasesql.New(db.DB), &river.Config{})
+	// Nobody LISTENs (twpay's pool is database/sql: River's workers poll),
+	// so an insert notification would only take PostgreSQL's global
+	// notification lock at every paying commit, serializing them. The
+	// insert client's notification limiter allows one per queue per
+	// FetchCooldown: make that once a day. (It never fetches.)
+	c, err := river.NewClient(riverdatabasesql.New(db.DB), &river.Config{FetchCooldown: 24 * time.Hour, FetchPollInterval: 24 * time.Hour})
 	if err != nil {
 		return nil, fmt.Errorf("checkout: river insert client: %w", err)
 	}
@@ -75,8 +81,13 @@ func (se *sideEffects) insert(ctx context.Context, tx bun.Tx, e SideEffect) erro
 	return err
 }
 
-func (se *sideEffects) insertMail(ctx context.Context, tx bun.Tx, m ConfirmationMail) error {
-	_, err := se.client.InsertTx(ctx, tx.Tx, m, &river.InsertOpts{Queue: QueueMail, MaxAttempts: se.attempts})
+// insertPaid queues an order's paid side effect and its confirmation mail
+// in one statement.
+func (se *sideEffects) insertPaid(ctx context.Context, tx bun.Tx, e SideEffect, m ConfirmationMail) error {
+	_, err := se.client.InsertManyFastTx(ctx, tx.Tx, []river.InsertManyParams{
+		{Args: e, InsertOpts: &river.InsertOpts{Queue: QueueSideEffects, MaxAttempts: se.attempts}},
+		{Args: m, InsertOpts: &river.InsertOpts{Queue: QueueMail, MaxAttempts: se.attempts}},
+	})
 	return err
 }
 
