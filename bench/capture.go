@@ -25,6 +25,7 @@ import (
 // logged them (log_statement = all on the capturing connections only).
 type captured struct {
 	First, Repeat []string // a first delivery, and the same notify again
+	EventID       int64    // the first delivery's event (its later statements name it)
 }
 
 // capture runs twpay in this process on connections that log every
@@ -80,6 +81,11 @@ func capture(ctx context.Context, dsn, logPath string, n int64) (captured, error
 			return out, err
 		}
 		*dst = statements(raw)
+		if out.EventID == 0 {
+			if err := db.NewRaw("SELECT id FROM events WHERE merchant_trade_no = ? AND verdict = 'applied'", fmt.Sprintf("TB%d", n)).Scan(ctx, &out.EventID); err != nil {
+				return out, err
+			}
+		}
 	}
 	return out, nil
 }

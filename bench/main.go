@@ -84,7 +84,7 @@ func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin st
 	if err != nil {
 		return err
 	}
-	sameScript, repeatScript := template(cap.First, n), literal(cap.Repeat)
+	sameScript, repeatScript := template(cap.First, n+1, cap.EventID), literal(cap.Repeat)
 	os.WriteFile("bench/notify-statements.sql", []byte(sameScript), 0o644)   //nolint:errcheck
 	os.WriteFile("bench/repeat-statements.sql", []byte(repeatScript), 0o644) //nolint:errcheck
 

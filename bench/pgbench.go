@@ -23,9 +23,12 @@ type pgbenchResult struct {
 const nextOrder = "SELECT nextval('bench_next') AS n \\gset\n"
 
 // template turns the statements captured for order n into a pgbench
-// script for order :n.
-func template(stmts []string, n int64) string {
+// script for order :n. The event the notify inserts is a fresh row each
+// time: its id is read back with \gset and used where the later statements
+// name it (a fixed id would have every transaction lock one event row).
+func template(stmts []string, n, eventID int64) string {
 	id := regexp.MustCompile(`\b` + strconv.FormatInt(n, 10) + `\b`)
+	ev := regexp.MustCompile(`\b` + strconv.FormatInt(eventID, 10) + `\b`)
 	var b strings.Builder
 	b.WriteString(nextOrder)
 	num := strconv.FormatInt(n, 10)
@@ -34,7 +37,13 @@ func template(stmts []string, n int64) string {
 			s = strings.ReplaceAll(s, prefix+num, prefix+":n")
 		}
 		s = id.ReplaceAllString(s, ":n") // order and attempt ids
-		b.WriteString(strings.TrimSuffix(s, ";") + ";\n")
+		s = ev.ReplaceAllString(s, ":ev_id")
+		s = strings.TrimSuffix(s, ";")
+		if strings.HasPrefix(s, `INSERT INTO "events"`) && (strings.HasSuffix(s, `RETURNING "id"`) || strings.HasSuffix(s, "RETURNING id")) {
+			b.WriteString(s + " \\gset ev_\n")
+			continue
+		}
+		b.WriteString(s + ";\n")
 	}
 	return b.String()
 }

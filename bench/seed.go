@@ -37,6 +37,9 @@ func seed(ctx context.Context, db *bun.DB, n int) (time.Duration, error) {
 			FROM generate_series(%d, %d) i`, seedAmount, firstID, last),
 		fmt.Sprintf(`UPDATE orders SET current_attempt_id = id WHERE id BETWEEN %d AND %d`, firstID, last),
 		fmt.Sprintf(`SELECT setval(pg_get_serial_sequence('orders', 'id'), %d), setval(pg_get_serial_sequence('payment_attempts', 'id'), %d)`, last, last),
+		// Event ids far from every other number, so the pgbench scripts can
+		// find the one a notify's later statements name.
+		`SELECT setval(pg_get_serial_sequence('events', 'id'), greatest(nextval(pg_get_serial_sequence('events', 'id')), 1000000000))`,
 		`CREATE SEQUENCE IF NOT EXISTS bench_next`,
 		fmt.Sprintf(`SELECT setval('bench_next', %d)`, firstID),
 		`VACUUM ANALYZE orders`, `VACUUM ANALYZE payment_attempts`,
