@@ -31,6 +31,7 @@ func main() {
 	out := flag.String("out", "bench/RESULTS.md", "report to write")
 	bin := flag.String("server", "bin/storefront", "the demo server binary")
 	goBench := flag.Bool("go", true, "also run the Go benchmarks")
+	modes := flag.String("exec-modes", "cache_statement,simple_protocol", "pgx exec modes to run a server with, side by side (the first is the main table's)")
 	flag.Parse()
 	var clients []int
 	for _, c := range strings.Split(*clientList, ",") {
@@ -40,7 +41,7 @@ func main() {
 		}
 		clients = append(clients, n)
 	}
-	if err := run(*orders, *duration, *rounds, clients, *out, *bin, *goBench); err != nil {
+	if err := run(*orders, *duration, *rounds, clients, strings.Split(*modes, ","), *out, *bin, *goBench); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -52,7 +53,7 @@ type sample struct {
 	accounted     bool // orders paid == acknowledgements
 }
 
-func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin string, goBench bool) error {
+func run(orders int, d time.Duration, rounds int, clients []int, modes []string, outPath, bin string, goBench bool) error {
 	ctx := context.Background()
 	dsn, logPath := os.Getenv("DATABASE_URL"), os.Getenv("DEVDB_LOG")
 	if dsn == "" || logPath == "" {
@@ -88,16 +89,21 @@ func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin st
 	os.WriteFile("bench/notify-statements.sql", []byte(sameScript), 0o644)   //nolint:errcheck
 	os.WriteFile("bench/repeat-statements.sql", []byte(repeatScript), 0o644) //nolint:errcheck
 
-	serverLog, err := os.CreateTemp("", "twpay-bench-server-*.log")
-	if err != nil {
-		return err
+	// One server per pgx exec mode, measured in turn inside every round.
+	var servers []*server
+	for _, mode := range modes {
+		serverLog, err := os.CreateTemp("", "twpay-bench-server-*.log")
+		if err != nil {
+			return err
+		}
+		srv, err := startServer(bin, dsn+"&default_query_exec_mode="+mode, serverLog)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		servers = append(servers, srv)
 	}
-	srv, err := startServer(bin, dsn, serverLog)
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	notifyURL := srv.URL + "/payments/ecpay/notify"
+	srv := servers[0]
 
 	results := map[string]map[int][]sample{}
 	add := func(kind string, c int, s sample) {
@@ -110,30 +116,41 @@ func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin st
 	for r := 1; r <= rounds; r++ {
 		for _, c := range clients {
 			log.Printf("round %d, %d connections", r, c)
-			// First deliveries: each body pays another pending order.
-			want := int(d.Seconds()*3000) + 1000
-			lo, err := take(ctx, db, want)
-			if err != nil {
-				return err
+			for mi, sv := range servers {
+				suffix := ""
+				if mi > 0 {
+					suffix = "@" + modes[mi]
+				}
+				notifyURL := sv.URL + "/payments/ecpay/notify"
+				// First deliveries: each body pays another pending order.
+				want := int(d.Seconds()*3000) + 1000
+				lo, err := take(ctx, db, want)
+				if err != nil {
+					return err
+				}
+				bodies := make([]string, want)
+				for i := range bodies {
+					bodies[i] = notifyBody(lo + int64(i))
+				}
+				cpu0 := sv.cpu()
+				lr := runLoad(notifyURL, bodies, false, c, d, "1|OK")
+				cpu := sv.cpu() - cpu0
+				paid, err := paidIn(ctx, db, lo, lo+int64(want))
+				if err != nil {
+					return err
+				}
+				add("notify"+suffix, c, httpSample(lr, cpu, paid == lr.Acked))
+				now, peak := sv.rss()
+				if mi == 0 {
+					rssNow, rssPeak = now, peak
+				}
+				add("rss"+suffix, c, sample{rps: now, p50: peak})
+				// The same notifications again: every one a repeat.
+				used := bodies[:max(1, min(lr.Acked, len(bodies)))]
+				cpu0 = sv.cpu()
+				lr = runLoad(notifyURL, used, true, c, d, "1|OK")
+				add("repeat"+suffix, c, httpSample(lr, sv.cpu()-cpu0, true))
 			}
-			bodies := make([]string, want)
-			for i := range bodies {
-				bodies[i] = notifyBody(lo + int64(i))
-			}
-			cpu0 := srv.cpu()
-			lr := runLoad(notifyURL, bodies, false, c, d, "1|OK")
-			cpu := srv.cpu() - cpu0
-			paid, err := paidIn(ctx, db, lo, lo+int64(want))
-			if err != nil {
-				return err
-			}
-			add("notify", c, httpSample(lr, cpu, paid == lr.Acked))
-			rssNow, rssPeak = srv.rss()
-			// The same notifications again: every one a repeat.
-			used := bodies[:max(1, min(lr.Acked, len(bodies)))]
-			cpu0 = srv.cpu()
-			lr = runLoad(notifyURL, used, true, c, d, "1|OK")
-			add("repeat", c, httpSample(lr, srv.cpu()-cpu0, true))
 
 			for _, p := range []struct {
 				kind, script, mode string
@@ -155,7 +172,7 @@ func run(orders int, d time.Duration, rounds int, clients []int, outPath, bin st
 		log.Printf("Go benchmarks")
 		goOut = goBenchmarks()
 	}
-	return report(outPath, reportData{Orders: orders, Seed: seedTime, Duration: d, Rounds: rounds, Clients: clients,
+	return report(outPath, reportData{Modes: modes, Orders: orders, Seed: seedTime, Duration: d, Rounds: rounds, Clients: clients,
 		Results: results, Ready: srv.Ready, RSS: rssNow, RSSPeak: rssPeak, Statements: len(cap.First), RepeatStatements: len(cap.Repeat),
 		GoBench: goOut})
 }
@@ -203,6 +220,7 @@ func median(xs []float64) float64 {
 }
 
 type reportData struct {
+	Modes                        []string
 	Orders                       int
 	Seed, Duration, Ready        time.Duration
 	Rounds                       int
@@ -251,6 +269,21 @@ func report(path string, r reportData) error {
 		n, pg := med("repeat", c, rps), med("pgbench-repeat", c, rps)
 		fmt.Fprintf(&b, "| %d | %.0f | %.1f | %.1f | %.0f | %.2fx |\n", c, n,
 			med("repeat", c, func(s sample) float64 { return s.p50 }), med("repeat", c, func(s sample) float64 { return s.p99 }), pg, n/pg)
+	}
+	if len(r.Modes) > 1 {
+		fmt.Fprintf(&b, "\npgx exec modes, one server each, measured in turn in every round (the tables above are %s):\n\n", r.Modes[0])
+		b.WriteString("| connections | exec mode | notify req/s | p99 ms | server CPU ms/req | repeat req/s | RSS MB (peak) |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, c := range r.Clients {
+			for mi, mode := range r.Modes {
+				suffix := ""
+				if mi > 0 {
+					suffix = "@" + mode
+				}
+				fmt.Fprintf(&b, "| %d | %s | %.0f | %.1f | %.2f | %.0f | %.0f (%.0f) |\n", c, mode, med("notify"+suffix, c, rps),
+					med("notify"+suffix, c, func(s sample) float64 { return s.p99 }), med("notify"+suffix, c, func(s sample) float64 { return s.cpuPerReq }),
+					med("repeat"+suffix, c, rps), med("rss"+suffix, c, rps), med("rss"+suffix, c, func(s sample) float64 { return s.p50 }))
+			}
+		}
 	}
 	fmt.Fprintf(&b, "\nServer: ready %d ms after start (first healthy `/healthz`); RSS %.0f MB after the notify load, peak %.0f MB.\n",
 		r.Ready.Milliseconds(), r.RSS, r.RSSPeak)
