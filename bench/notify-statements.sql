@@ -25,13 +25,13 @@ INSERT INTO river_job(
     unique_states
 ) SELECT
     unnest('{"{\"topic\": \"order.paid\", \"amount\": 1000, \"gateway\": \"ecpay\", \"event_id\": :ev_id, \"order_no\": \"OB:n\", \"merchant_id\": \"3002607\", \"payment_type\": \"Credit_CreditCard\", \"gateway_trade_no\": \"GW:n\", \"merchant_trade_no\": \"TB:n\"}","{\"event_id\": :ev_id, \"order_no\": \"OB:n\"}"}'::jsonb[]),
-    unnest('{"2026-12-01 21:36:55.008926+00","2026-12-01 21:36:55.008926+00"}'::timestamptz[]),
+    unnest('{"2026-12-01 21:56:59.154867+00","2026-12-01 21:56:59.154867+00"}'::timestamptz[]),
     unnest('{twpay.side_effect,twpay.confirmation_mail}'::text[]),
     unnest('{12,12}'::smallint[]),
     unnest('{"{}","{}"}'::jsonb[]),
     unnest('{1,1}'::smallint[]),
     unnest('{twpay_side_effects,twpay_mail}'::text[]),
-    unnest('{"2026-12-01 21:36:55.008926+00","2026-12-01 21:36:55.008926+00"}'::timestamptz[]),
+    unnest('{"2026-12-01 21:56:59.154867+00","2026-12-01 21:56:59.154867+00"}'::timestamptz[]),
     unnest('{available,available}'::river_job_state[]),
 
     -- lib/pq really, REALLY does not play nicely with multi-dimensional arrays,
