@@ -31,7 +31,7 @@ func main() {
 	out := flag.String("out", "bench/RESULTS.md", "report to write")
 	bin := flag.String("server", "bin/storefront", "the demo server binary")
 	goBench := flag.Bool("go", true, "also run the Go benchmarks")
-	modes := flag.String("exec-modes", "cache_statement,simple_protocol", "pgx exec modes to run a server with, side by side (the first is the main table's)")
+	modes := flag.String("exec-modes", "simple_protocol,cache_statement", "pgx exec modes to run a server with, side by side (the first is the main table's)")
 	flag.Parse()
 	var clients []int
 	for _, c := range strings.Split(*clientList, ",") {

@@ -79,6 +79,15 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	cfg.RuntimeParams["search_path"] = schema
+	// bun writes its arguments into the SQL text, so pgx's default (prepare
+	// and cache every distinct text) only adds round trips and fills each
+	// connection's cache with one-off statements. The simple protocol sends
+	// each statement once: in make bench's side-by-side run it served 9-22%
+	// more notifies with 25% less CPU and 38 MB instead of 73-113 MB RSS.
+	// A URL that names default_query_exec_mode keeps its choice.
+	if !strings.Contains(dsn, "default_query_exec_mode") {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	}
 	sqldb := stdlib.OpenDB(*cfg)
 	sqldb.SetMaxOpenConns(20)
 	sqldb.SetMaxIdleConns(10)
