@@ -2,7 +2,6 @@ package plugin_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -126,22 +125,10 @@ func (e *ecpaySandbox) pay(t *testing.T, ref string) {
 // scan (100 ms) and poll (20 ms), stopped when the test ends.
 func startReconciler(t *testing.T, db *bun.DB, gateways ...pay.Adapter) *plugin.Plugin {
 	t.Helper()
-	cfg := testConfig(db, "http://shop.example", gateways...)
-	cfg.InstanceID, cfg.ReconcileEvery, cfg.PollInterval = "reconciler", 100*time.Millisecond, 20*time.Millisecond
-	p, err := plugin.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Mount(gin.New())
-	if err := p.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		p.Stop(stop) //nolint:errcheck
+	return startInstance(t, db, "reconciler", func(cfg *plugin.Config) {
+		*cfg = testConfig(db, "http://shop.example", gateways...)
+		cfg.InstanceID, cfg.ReconcileEvery, cfg.PollInterval = "reconciler", 100*time.Millisecond, 20*time.Millisecond
 	})
-	return p
 }
 
 // waitUntil polls cond every 20 ms for up to limit.

@@ -35,8 +35,9 @@ func payOrder(t *testing.T, db *bun.DB, hookAttempts ...int) string {
 	return out.Order.OrderNo
 }
 
-// startInstance starts one plugin instance's background work with hook.
-func startInstance(t *testing.T, db *bun.DB, id string, configure func(*plugin.Config)) {
+// startInstance starts one plugin instance's background work, configured
+// by configure, stopped when the test ends.
+func startInstance(t *testing.T, db *bun.DB, id string, configure func(*plugin.Config)) *plugin.Plugin {
 	t.Helper()
 	cfg := testConfig(db, "http://shop.example")
 	cfg.InstanceID, cfg.PollInterval, cfg.ReconcileEvery = id, 20*time.Millisecond, time.Hour
@@ -50,10 +51,11 @@ func startInstance(t *testing.T, db *bun.DB, id string, configure func(*plugin.C
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		p.Stop(stop) //nolint:errcheck
 	})
+	return p
 }
 
 // waitFor polls cond for up to 30 s (River moves retried jobs back every

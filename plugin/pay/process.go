@@ -33,35 +33,13 @@ func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
 		return reject(Rejectf("body is not valid UTF-8 text (%d bytes)", len(body)))
 	}
-	if key := keyOf(cb, body); key != "" {
+	key := keyOf(cb, body)
+	if key != "" {
 		if out, err, seen := replay(ctx, store, in, key); seen {
 			return out, err
 		}
 	}
-	var v Verified
-	var err error
-	if key := keyOf(cb, body); key != "" {
-		// Concurrent posts with one replay key (the browser's return and the
-		// bank's notification together) ask the gateway once between them.
-		type verified struct {
-			v   Verified
-			err error
-		}
-		id := gatewayName + "\x00" + key
-		r, _, _ := inflight.Do(id, func() (any, error) {
-			if v, err, ok := recent.get(id); ok {
-				return verified{v, err}, nil
-			}
-			v, err := cb.Verify(ctx, body)
-			if v.DedupeKey != "" { // the gateway's own word: settled
-				recent.put(id, v, err)
-			}
-			return verified{v, err}, nil
-		})
-		v, err = r.(verified).v, r.(verified).err
-	} else {
-		v, err = cb.Verify(ctx, body)
-	}
+	v, err := verify(ctx, gatewayName, key, cb, body)
 	in.Result, in.Info, in.DedupeKey = v.Result, v.Info, v.DedupeKey
 	in.Result.MerchantTradeNo = strings.TrimSpace(in.Result.MerchantTradeNo)
 	if errors.Is(err, ErrRejected) {
@@ -119,6 +97,31 @@ func keyOf(cb Callback, body []byte) string {
 		return ""
 	}
 	return cb.Key(body)
+}
+
+// verify runs cb.Verify. Concurrent posts with one replay key (the
+// browser's return and the bank's notification together) ask the gateway
+// once between them, and a settled answer is reused for a minute.
+func verify(ctx context.Context, gatewayName, key string, cb Callback, body []byte) (Verified, error) {
+	if key == "" {
+		return cb.Verify(ctx, body)
+	}
+	type verified struct {
+		v   Verified
+		err error
+	}
+	id := gatewayName + "\x00" + key
+	r, _, _ := inflight.Do(id, func() (any, error) {
+		if v, err, ok := recent.get(id); ok {
+			return verified{v, err}, nil
+		}
+		v, err := cb.Verify(ctx, body)
+		if v.DedupeKey != "" { // the gateway's own word: settled
+			recent.put(id, v, err)
+		}
+		return verified{v, err}, nil
+	})
+	return r.(verified).v, r.(verified).err
 }
 
 // replay answers a callback whose replay key the event log already holds,
