@@ -142,6 +142,9 @@ type Attempt struct {
 	// OtherPayment is read by Apply with the row lock: the result's payment
 	// id already belongs to another attempt.
 	OtherPayment bool `bun:"other_payment,scanonly"`
+	// Order is read with the attempt by Apply (locked in the same round
+	// trip); nil elsewhere.
+	Order *Order `bun:"rel:belongs-to,join:order_id=id"`
 
 	CreatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 	UpdatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
