@@ -149,6 +149,9 @@ type SinoPac struct {
 
 	mu     sync.Mutex
 	nonces map[string]*sinopacNonce
+	// nonceSweep is when nonces was last swept (once per nonce lifetime,
+	// not at every Nonce call: under load the map holds thousands).
+	nonceSweep time.Time
 	orders []*sinopacOrder          // creation order
 	byKey  map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
 	byNo   map[string]*sinopacOrder // OrderNo -> latest order

@@ -102,10 +102,13 @@ func (s *SinoPac) apiNonce(c *gin.Context) {
 	now := s.now()
 	nonce := sinopac.NewNonce(now)
 	s.mu.Lock()
-	for k, n := range s.nonces { // forget nonces long past their lifetime
-		if now.Sub(n.issued) > 2*sinopacNonceTTL {
-			delete(s.nonces, k)
+	if now.Sub(s.nonceSweep) > sinopacNonceTTL { // forget nonces long past their lifetime, now and then
+		for k, n := range s.nonces {
+			if now.Sub(n.issued) > 2*sinopacNonceTTL {
+				delete(s.nonces, k)
+			}
 		}
+		s.nonceSweep = now
 	}
 	s.nonces[nonce] = &sinopacNonce{shopNo: shopNo, issued: now}
 	s.mu.Unlock()
