@@ -152,13 +152,13 @@ type SinoPac struct {
 	// nonceSweep is when nonces was last swept (once per nonce lifetime,
 	// not at every Nonce call: under load the map holds thousands).
 	nonceSweep time.Time
-	orders []*sinopacOrder          // creation order
-	byKey  map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
-	byNo   map[string]*sinopacOrder // OrderNo -> latest order
-	byCard map[string]*sinopacOrder // card page reference
-	byAtm  map[string]*sinopacOrder // AtmPayNo
-	tokens map[string]*sinopacPayment
-	tsSeq  map[string]int // TSNo prefix -> last number
+	orders     []*sinopacOrder          // creation order
+	byKey      map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
+	byNo       map[string]*sinopacOrder // OrderNo -> latest order
+	byCard     map[string]*sinopacOrder // card page reference
+	byAtm      map[string]*sinopacOrder // AtmPayNo
+	tokens     map[string]*sinopacPayment
+	tsSeq      map[string]int // TSNo prefix -> last number
 }
 
 // NewSinoPac returns a sandbox with cfg's defaults filled in. Shops whose
