@@ -178,7 +178,8 @@ func (s *ECPay) SetDoActionFault(f ECPayDoActionFault) {
 // ErrECPayNoPaidTrade: no paid trade with that MerchantTradeNo.
 var ErrECPayNoPaidTrade = errors.New("sandbox: no paid ECPay trade with that MerchantTradeNo")
 
-// doAction answers POST /CreditDetail/DoAction.
+// doAction answers POST /CreditDetail/DoAction. Every answered call is
+// recorded (DoActions), refusals included.
 func (s *ECPay) doAction(c *gin.Context) {
 	now := s.now()
 	s.mu.Lock()
@@ -188,40 +189,51 @@ func (s *ECPay) doAction(c *gin.Context) {
 		c.Data(fault.Status, "text/html; charset=utf-8", []byte("<html><body>sandbox fault</body></html>"))
 		return
 	}
+	m, f, code, msg := s.doActionLocked(c, now)
+	if fault.Delay > 0 {
+		wait, cancel := context.WithTimeout(c.Request.Context(), fault.Delay)
+		<-wait.Done()
+		cancel()
+	}
+	s.doActionReply(c, m, f, code, msg, fault)
+}
+
+// doActionLocked checks one DoAction, does it, and records it. It takes
+// s.mu. The merchant is zero when the request names none we know.
+func (s *ECPay) doActionLocked(c *gin.Context, now time.Time) (ecpay.Merchant, map[string]string, string, string) {
 	f, err := readECPayForm(c)
-	if err != nil {
-		s.doActionReply(c, ecpay.Merchant{}, nil, ecpayDoRefused, "Parameter Error: malformed form", fault)
-		return
+	var m ecpay.Merchant
+	if err == nil {
+		m, err = s.merchants.Lookup(f["MerchantID"])
 	}
-	m, err := s.merchants.Lookup(f["MerchantID"])
-	if err != nil {
-		s.doActionReply(c, ecpay.Merchant{}, f, ecpayDoRefused, "MerchantID Error", fault)
-		return
+	code, msg := ecpayDoRefused, ""
+	amount, amountErr := strconv.ParseInt(f["TotalAmount"], 10, 64)
+	switch {
+	case f == nil:
+		msg = "Parameter Error: malformed form"
+	case err != nil:
+		msg = "MerchantID Error"
 	}
-	refuse := func(msg string) { s.doActionReply(c, m, f, ecpayDoRefused, msg, fault) }
 	for _, name := range []string{"MerchantTradeNo", "TradeNo", "Action", "TotalAmount", ecpay.MACField} {
-		if f[name] == "" {
-			refuse("Parameter Error: " + name + " is required")
-			return
+		if msg == "" && f[name] == "" {
+			msg = "Parameter Error: " + name + " is required"
 		}
 	}
-	if err := m.Verify(f); err != nil {
-		refuse("CheckMacValue Error")
-		return
+	switch {
+	case msg != "":
+	case m.Verify(f) != nil:
+		msg = "CheckMacValue Error"
+	case amountErr != nil || amount <= 0:
+		msg = "TotalAmount Error: a positive integer (TWD)"
 	}
-	amount, err := strconv.ParseInt(f["TotalAmount"], 10, 64)
-	if err != nil || amount <= 0 {
-		refuse("TotalAmount Error: a positive integer (TWD)")
-		return
-	}
-	action := f["Action"]
 
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	t := s.byKey[m.ID+"\x00"+f["MerchantTradeNo"]]
-	code, msg := ecpayDoRefused, ""
 	var state ECPayCaptureState
 	var refunded int64
 	switch {
+	case msg != "":
 	case ecpay.InCaptureWindow(now):
 		msg = "System is capturing (20:15-20:30 Taiwan time): try again after 20:30"
 	case t == nil:
@@ -231,24 +243,17 @@ func (s *ECPay) doAction(c *gin.Context) {
 	case t.state != ecpayPaid:
 		msg = "The trade is not paid by card"
 	default:
-		code, msg, state, refunded = s.actLocked(t, action, amount, now)
+		code, msg, state, refunded = s.actLocked(t, f["Action"], amount, now)
 	}
 	if t != nil && t.state == ecpayPaid && state == "" {
 		state, refunded = s.stateLocked(t, now), s.captureLocked(t).refunded
 	}
 	d := s.doActionsLocked()
-	d.log = append(d.log, ECPayDoAction{At: now, MerchantTradeNo: f["MerchantTradeNo"], TradeNo: f["TradeNo"], Action: action,
+	d.log = append(d.log, ECPayDoAction{At: now, MerchantTradeNo: f["MerchantTradeNo"], TradeNo: f["TradeNo"], Action: f["Action"],
 		Amount: amount, RtnCode: code, RtnMsg: msg, State: state, Refunded: refunded})
-	s.mu.Unlock()
-	s.log.Info("DoAction", "merchant", m.ID, "trade", f["MerchantTradeNo"], "action", action, "amount", amount,
+	s.log.Info("DoAction", "merchant", f["MerchantID"], "trade", f["MerchantTradeNo"], "action", f["Action"], "amount", amount,
 		"rtn_code", code, "rtn_msg", msg, "state", state)
-
-	if fault.Delay > 0 {
-		wait, cancel := context.WithTimeout(c.Request.Context(), fault.Delay)
-		<-wait.Done()
-		cancel()
-	}
-	s.doActionReply(c, m, f, code, msg, fault)
+	return m, f, code, msg
 }
 
 // actLocked applies action to paid trade t, or says why not. Caller holds s.mu.
