@@ -403,7 +403,7 @@ func TestMarkRefund(t *testing.T) {
 func backdate(t *testing.T, db *bun.DB, refundID int64) {
 	t.Helper()
 	if _, err := db.NewRaw("UPDATE refunds SET created_at = created_at - make_interval(secs => ?) WHERE id = ?",
-		(checkout.RefundCallWindow + 1).Seconds()+1, refundID).Exec(ctx); err != nil {
+		(checkout.RefundCallWindow+1).Seconds()+1, refundID).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -92,24 +92,32 @@ func Refund(ctx context.Context, store *checkout.Store, registry *Registry, req 
 	if r, err := store.Replay(ctx, req); r != nil || err != nil {
 		return r, err
 	}
+	// refuse returns err, unless a concurrent request with the key made
+	// its refund meanwhile (then that one is the answer).
+	refuse := func(err error) (*checkout.Refund, error) {
+		if r, rerr := store.Replay(ctx, req); r != nil || rerr != nil {
+			return r, rerr
+		}
+		return nil, err
+	}
 	p, err := store.Payment(ctx, req.OrderNo, req.PaymentID)
 	if err != nil {
-		return nil, err
+		return refuse(err)
 	}
 	amount := req.Amount
 	if amount == 0 {
 		amount = p.Refundable()
 	}
 	if amount <= 0 || amount > p.Refundable() {
-		return nil, fmt.Errorf("%w: %d TWD asked, %d of %d TWD remain of payment %s", checkout.ErrRefundExceeds,
-			amount, p.Refundable(), p.Amount, p.PaymentID)
+		return refuse(fmt.Errorf("%w: %d TWD asked, %d of %d TWD remain of payment %s", checkout.ErrRefundExceeds,
+			amount, p.Refundable(), p.Amount, p.PaymentID))
 	}
 	plan := RefundPlan{Manual: true, Instructions: InstructionsGeneric, Note: "gateway " + p.Gateway + " has no refund API in twpay"}
 	var refunder Refunder
 	if a, ok := registry.Adapter(p.Gateway); ok {
 		if refunder, ok = a.(Refunder); ok {
 			if plan, err = refunder.PlanRefund(p, amount, now); err != nil {
-				return nil, fmt.Errorf("twpay: refund of %s payment %s: %w", p.Gateway, p.PaymentID, err)
+				return refuse(fmt.Errorf("twpay: refund of %s payment %s: %w", p.Gateway, p.PaymentID, err))
 			}
 		}
 	}

@@ -63,6 +63,8 @@ type ECPayDoActionFault struct {
 	Delay time.Duration
 	// BadMAC signs the reply with the wrong key; Unsigned sends none.
 	BadMAC, Unsigned bool
+	// Refuse refuses this action (e.g. "N") with RtnCode 0, doing nothing.
+	Refuse string
 }
 
 // DoAction refusal codes: the sandbox's own (UNCONFIRMED as ECPay's).
@@ -189,7 +191,7 @@ func (s *ECPay) doAction(c *gin.Context) {
 		c.Data(fault.Status, "text/html; charset=utf-8", []byte("<html><body>sandbox fault</body></html>"))
 		return
 	}
-	m, f, code, msg := s.doActionLocked(c, now)
+	m, f, code, msg := s.doActionLocked(c, now, fault)
 	if fault.Delay > 0 {
 		wait, cancel := context.WithTimeout(c.Request.Context(), fault.Delay)
 		<-wait.Done()
@@ -200,7 +202,7 @@ func (s *ECPay) doAction(c *gin.Context) {
 
 // doActionLocked checks one DoAction, does it, and records it. It takes
 // s.mu. The merchant is zero when the request names none we know.
-func (s *ECPay) doActionLocked(c *gin.Context, now time.Time) (ecpay.Merchant, map[string]string, string, string) {
+func (s *ECPay) doActionLocked(c *gin.Context, now time.Time, fault ECPayDoActionFault) (ecpay.Merchant, map[string]string, string, string) {
 	f, err := readECPayForm(c)
 	var m ecpay.Merchant
 	if err == nil {
@@ -225,6 +227,8 @@ func (s *ECPay) doActionLocked(c *gin.Context, now time.Time) (ecpay.Merchant, m
 		msg = "CheckMacValue Error"
 	case amountErr != nil || amount <= 0:
 		msg = "TotalAmount Error: a positive integer (TWD)"
+	case fault.Refuse != "" && f["Action"] == fault.Refuse:
+		msg = "Sandbox fault: " + fault.Refuse + " refused"
 	}
 
 	s.mu.Lock()
