@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -352,6 +353,21 @@ func TestRefundECPayCard(t *testing.T) {
 			list, err := s.p.Refunds(ctx, s.orderNo(a))
 			if err != nil || len(list) != len(c.amounts) {
 				t.Fatalf("Refunds: %d %v", len(list), err)
+			}
+			// The shopper's page says so, in both languages.
+			o, err := s.p.Store().Order(ctx, s.orderNo(a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			words := map[checkout.Status]map[string]string{
+				checkout.PartiallyRefunded: {"en": "Part of this order's payment has been refunded.", "zh-TW": "此訂單的付款已部分退款。"},
+				checkout.Refunded:          {"en": "This order has been refunded.", "zh-TW": "此訂單已退款。"},
+			}[o.Status]
+			for lang, want := range words {
+				page := getPage(t, s.base+"/shop/orders/"+url.PathEscape(o.OrderNo)+"?t="+url.QueryEscape(o.AccessToken)+"&lang="+lang)
+				if !strings.Contains(page, html.EscapeString(want)) {
+					t.Fatalf("%s order page lacks %q:\n%s", lang, want, page)
+				}
 			}
 		})
 	}
