@@ -83,6 +83,7 @@ type refundShop struct {
 type refundOpts struct {
 	ecpayAutoCapture   *bool
 	sinopacAutoBilling *bool
+	sinopacLink        *bankLink // between twpay and the SinoPac sandbox, to tamper with or cut
 }
 
 func newRefundShop(t *testing.T, db *bun.DB, opts refundOpts) *refundShop {
@@ -103,12 +104,16 @@ func newRefundShop(t *testing.T, db *bun.DB, opts refundOpts) *refundShop {
 		NotifyDelays: []time.Duration{0}, Logger: discardLogger()})
 	s.cc.Register(r.Group("/sandbox/creditcenter"))
 	ec := s.base + "/sandbox/ecpay"
+	sinopacAPI := s.sinopac.APIBaseURL()
+	if opts.sinopacLink != nil {
+		sinopacAPI = opts.sinopacLink.proxy(t, sinopacAPI).URL + "/api/"
+	}
 	gateways := []pay.Adapter{
 		ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
 			CheckoutURL: ec + "/Cashier/AioCheckOut/V5", QueryURL: ec + "/Cashier/QueryTradeInfo/V5",
 			HTTPClient: &http.Client{Timeout: 500 * time.Millisecond},
 			Refunds:    ecpayadapter.RefundConfig{DoActionURL: ec + "/CreditDetail/DoAction", AutoCapture: opts.ecpayAutoCapture}}),
-		sinopacadapter.New(sinopacadapter.Config{APIURL: s.sinopac.APIBaseURL(), AutoBilling: opts.sinopacAutoBilling,
+		sinopacadapter.New(sinopacadapter.Config{APIURL: sinopacAPI, AutoBilling: opts.sinopacAutoBilling,
 			Shops:      []sinopacadapter.Shop{{ShopNo: testShop.ShopNo, Keys: testShop.Keys, KeyID: "k"}},
 			HTTPClient: &http.Client{Timeout: 2 * time.Second}}),
 		creditcenteradapter.New(creditcenteradapter.Config{Merchants: []creditcenter.Merchant{ccMerchant},
@@ -813,6 +818,50 @@ func TestRefundManual(t *testing.T) {
 			}
 			if c.done && !slices.Contains(s.changes(a), "paid>refunded") {
 				t.Fatalf("no status change: %v", s.changes(a))
+			}
+		})
+	}
+}
+
+// SinoPac's answer to OrderMaintain is trusted only when its sign
+// verifies: a tampered answer, or none at all, leaves the refund requested
+// for a human (the bank may have refunded), and the order alone.
+func TestRefundSinoPacUnverifiedAnswer(t *testing.T) {
+	db, _ := testdb.New(t)
+	link := &bankLink{}
+	s := newRefundShop(t, db, refundOpts{sinopacLink: link})
+	for _, c := range []struct {
+		name  string
+		arm   func(on bool)
+		asked []string
+	}{
+		{"the answer's sign does not verify", link.tamper.Store, []string{"R:S"}},
+		{"the bank cannot be reached", link.down.Store, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := s.paySinoPacCard()
+			c.arm(true)
+			r, err := s.refund(a, "unverified-"+c.name, 0, "")
+			c.arm(false)
+			if !errors.Is(err, pay.ErrRefundUnknown) || r == nil || r.State != checkout.RefundRequested || !r.Manual ||
+				r.Instructions != pay.InstructionsUnknownOutcome {
+				t.Fatalf("refund %+v %v, want it left requested", r, err)
+			}
+			if !slices.Contains(s.refundEvents(r), "order_maintain.error") {
+				t.Fatalf("events %v", s.refundEvents(r))
+			}
+			var got []string
+			for _, m := range s.sinopac.Maintenance(a.MerchantTradeNo) {
+				got = append(got, m.Command+":"+m.Status)
+			}
+			if !slices.Equal(got, c.asked) {
+				t.Fatalf("the bank was asked %v, want %v", got, c.asked)
+			}
+			if st := orderStatus(t, db, a); st != checkout.Paid {
+				t.Fatalf("order %s, want paid", st)
+			}
+			if _, err := s.refund(a, "unverified-again-"+c.name, 1, ""); !errors.Is(err, checkout.ErrRefundExceeds) {
+				t.Fatalf("a second refund while the first is unknown: %v, want ErrRefundExceeds", err)
 			}
 		})
 	}

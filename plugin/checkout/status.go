@@ -60,7 +60,7 @@ const (
 
 // IsStateViolation reports whether err is the database refusing a status
 // change outside the state machine (or a row inserted in another status
-// than pending), on an order or a payment attempt. Such a refusal is a bug
+// than pending), on an order, a payment attempt or a refund. Such a refusal is a bug
 // in the caller or a manual UPDATE, never a transient failure: do not retry.
 func IsStateViolation(err error) bool {
 	var pg *pgconn.PgError
