@@ -239,6 +239,7 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logg
 			a.ecpay.Register(r.Group("/sandbox/ecpay"))
 			out = append(out, ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
 				CheckoutURL: baseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5",
+				Refunds:     ecpayadapter.RefundConfig{DoActionURL: baseURL + "/sandbox/ecpay/CreditDetail/DoAction"},
 				QueryURL:    baseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"}))
 		case sinopacadapter.Name:
 			a.sinopac = sandbox.NewSinoPac(sandbox.SinoPacConfig{Shops: []sandbox.SinoPacShop{demoSinoPacShop},

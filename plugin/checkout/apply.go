@@ -48,11 +48,15 @@ func storable(body string, max int) string {
 
 func newEvent(in Inbound, verdict Verdict, reason string, max int) *Event {
 	sum := sha256.Sum256([]byte(in.Body))
-	return &Event{
+	ev := &Event{
 		Gateway: in.Gateway, Kind: in.Kind, Body: storable(in.Body, max), Verdict: verdict, Reason: reason,
 		MerchantTradeNo: storable(in.Result.MerchantTradeNo, 64), RemoteAddr: in.RemoteAddr,
 		BodyLength: len(in.Body), BodySHA256: hex.EncodeToString(sum[:]), DedupeKey: storable(in.DedupeKey, 255),
 	}
+	if in.Result.Outcome == gateway.Paid { // a second payment is found (and refunded) by it
+		ev.PaymentID = storable(in.Result.GatewayTradeNo, 255)
+	}
+	return ev
 }
 
 // Reject records a callback that failed verification (bad MAC, malformed,

@@ -194,6 +194,8 @@ type Event struct {
 	BodyLength      int       `bun:",notnull"` // of the body as received (Body may be truncated)
 	BodySHA256      string    `bun:"body_sha256,notnull"`
 	DedupeKey       string    `bun:",notnull"` // the gateway's replay key (SinoPac PayToken)
+	PaymentID       string    `bun:",notnull"` // a paid result's payment id (GatewayTradeNo)
+	RefundID        *int64    `bun:""`         // a refund's call or answer (refund.go)
 	ReceivedAt      time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 }
 

@@ -95,6 +95,7 @@ type ECPay struct {
 	byKey    map[string]*ecpayTrade // MerchantID + "\x00" + MerchantTradeNo: unique forever
 	byNo     map[string]*ecpayTrade // MerchantTradeNo -> latest trade
 	tradeNos map[string]bool        // ECPay TradeNos handed out
+	refunds  *ecpayDoActions        // DoAction state (ecpay_doaction.go), made on first use
 }
 
 // NewECPay returns a sandbox with cfg's defaults filled in. Call Close when done.
@@ -133,6 +134,7 @@ func (s *ECPay) Register(r gin.IRouter) {
 	r.POST("/Cashier/AioCheckOut/V5", s.checkout)
 	r.POST("/pay", s.pay)
 	r.POST("/Cashier/QueryTradeInfo/V5", s.queryTradeInfo)
+	r.POST("/CreditDetail/DoAction", s.doAction)
 }
 
 // Deliveries returns the ReturnURL delivery log of the latest trade with

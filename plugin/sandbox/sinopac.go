@@ -123,6 +123,7 @@ type sinopacOrder struct {
 	payments []*sinopacPayment // every outcome, oldest first
 	backend  deliveryLog       // BackendURL deliveries
 	apType   string            // test knob (sinopac_knobs.go): OrderPayQuery's APType; "" = PayOut
+	maintain sinopacMaintain   // OrderMaintain (sinopac_maintain.go)
 }
 
 func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM }
@@ -130,7 +131,7 @@ func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM
 // captured reports whether the order counts as paid (ATM transferred, or
 // card captured: AutoBilling=Y). Caller holds SinoPac.mu.
 func (o *sinopacOrder) captured() bool {
-	return o.paid != nil && (o.isATM() || o.req.CardParam.AutoBilling == "Y")
+	return o.paid != nil && (o.isATM() || o.req.CardParam.AutoBilling == "Y" || o.maintain.captured)
 }
 
 // SinoPac is an in-memory stand-in for Bank SinoPac's funBIZ QPay WebAPI
@@ -159,6 +160,8 @@ type SinoPac struct {
 	byAtm      map[string]*sinopacOrder // AtmPayNo
 	tokens     map[string]*sinopacPayment
 	tsSeq      map[string]int // TSNo prefix -> last number
+
+	maintenance []SinoPacMaintenance // OrderMaintain calls answered (sinopac_maintain.go)
 }
 
 // NewSinoPac returns a sandbox with cfg's defaults filled in. Shops whose
