@@ -31,7 +31,7 @@ func gwReport(b *strings.Builder, r reportData, med func(kind string, c int, f f
 	p99 := func(s sample) float64 { return s.p99 }
 	cpu := func(s sample) float64 { return s.cpuPerReq }
 	fmt.Fprintf(b, "\n## SinoPac backend and credit-center notify\n\n"+
-		"Measured on the %s server only, in every round and at every connection count right after the ECPay measurements. "+
+		"Measured on a server process of their own (%s, the notify server's RSS stays the notify's), in every round and at every connection count right after the ECPay measurements. "+
 		"Each first-delivery measurement posts distinct payments prepared before it (a pending order and attempt per payment, "+
 		"the trade created and paid at the in-process sandbox with the sandbox's own callback held back), so every request pays "+
 		"another order. The sandbox runs in the server process, so the server's CPU includes it: the sandbox's endpoint was "+

@@ -106,8 +106,19 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 		servers = append(servers, srv)
 	}
 	srv := servers[0]
-	// The SinoPac backend and the credit-center notify: on the main server.
-	gw, err := newGWBench(db, srv, gwMax)
+	// The SinoPac backend and the credit-center notify: on a server of their
+	// own (the main exec mode), so that the sandboxes' in-process state
+	// (thousands of prepared trades) does not count in the notify server's RSS.
+	gwLog, err := os.CreateTemp("", "twpay-bench-server-*.log")
+	if err != nil {
+		return err
+	}
+	gwSrv, err := startServer(bin, dsn+"&default_query_exec_mode="+modes[0], gwLog)
+	if err != nil {
+		return err
+	}
+	defer gwSrv.stop()
+	gw, err := newGWBench(db, gwSrv, gwMax)
 	if err != nil {
 		return err
 	}
