@@ -129,6 +129,15 @@ func (ms Merchants) VerifyCallback(kind Kind, fields map[string]string) (Callbac
 		Card6:           fields["card6no"],
 		Card4:           fields["card4no"],
 	}
+	if cb.Result.Outcome == gateway.CodesIssued {
+		// A code-issued post without its code is malformed, not news.
+		in, err := ParseInstructions(fields)
+		if err != nil {
+			return Callback{}, err
+		}
+		cb.Result.BankCode, cb.Result.VirtualAccount = in.BankCode, in.VAccount
+		cb.Result.PaymentNo, cb.Result.Barcodes, cb.Result.PayUntil = in.PaymentNo, in.Barcodes, in.Deadline
+	}
 	return cb, nil
 }
 
