@@ -134,7 +134,7 @@ type Attempt struct {
 	Barcode1         string     `bun:"barcode_1,notnull"`
 	Barcode2         string     `bun:"barcode_2,notnull"`
 	Barcode3         string     `bun:"barcode_3,notnull"` // convenience store: the three barcodes to scan
-	PayUntil         *time.Time `bun:""`         // the shopper can pay until then (ATM deadline, hosted page)
+	PayUntil         *time.Time `bun:""`                  // the shopper can pay until then (ATM deadline, hosted page)
 	StartState       StartState `bun:",notnull"`
 	// Reconciliation's bookkeeping (see Store.Due and Store.Queried).
 	NextQueryAt    time.Time  `bun:",notnull"`
