@@ -168,4 +168,3 @@ func (e *Adapter) FailureReason(code string) string {
 	}
 	return ""
 }
-
