@@ -155,7 +155,7 @@ func (d *deliverer) run(l *deliveryLog, key string, f armedFault, sent, releases
 	switch f.fault {
 	case FaultDrop:
 		record(Delivery{At: d.now(), Err: "not sent", Note: "dropped by the tester"})
-		log.Info(logMsg+": dropped by the tester")
+		log.Info(logMsg + ": dropped by the tester")
 		return
 	case FaultDelay:
 		if !sleepCtx(d.ctx, f.delay) {

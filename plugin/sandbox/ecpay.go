@@ -181,7 +181,6 @@ func (s *ECPay) notifyLogLocked(merchantTradeNo string) *deliveryLog {
 // for their goroutines. Payments after Close are refused.
 func (s *ECPay) Close() { s.callbacks.close() }
 
-
 // ecpayGroupBase is the mount point of the sandbox, from a request on one
 // of its routes, so links work under any group.
 func ecpayGroupBase(c *gin.Context, route string) string {

@@ -130,15 +130,15 @@ func (t *ecpayTrade) signedCode() map[string]string {
 // the code is issued (a bank to choose for ATM), and the code after.
 type ecpayCodePage struct {
 	Title, Action, Ref, MerchantID, MerchantTradeNo, ItemName, Choose string
-	Amount                                                             int64
-	Banks                                                              []ecpayBank
-	Error                                                              string
-	Issued                                                             bool
-	BankCode, BankName, VAccount, PaymentNo                            string
-	Barcodes                                                           []string
-	ExpireDate, Counter                                                string
-	RedirectAction                                                     string // ClientRedirectURL
-	RedirectFields                                                     []ecpay.Field
+	Amount                                                            int64
+	Banks                                                             []ecpayBank
+	Error                                                             string
+	Issued                                                            bool
+	BankCode, BankName, VAccount, PaymentNo                           string
+	Barcodes                                                          []string
+	ExpireDate, Counter                                               string
+	RedirectAction                                                    string // ClientRedirectURL
+	RedirectFields                                                    []ecpay.Field
 }
 
 // codePage fills the page for t. Caller does not hold s.mu.

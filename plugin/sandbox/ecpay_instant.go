@@ -15,8 +15,8 @@ import (
 // ecpayInstantPage is the data of ecpay_instant.html.
 type ecpayInstantPage struct {
 	Title, Action, Ref, MerchantID, MerchantTradeNo, ItemName, Choose string
-	Amount                                                             int64
-	ClientBackURL                                                      string
+	Amount                                                            int64
+	ClientBackURL                                                     string
 }
 
 func (s *ECPay) instantPage(c *gin.Context, t *ecpayTrade, route string) ecpayInstantPage {

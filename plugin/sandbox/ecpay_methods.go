@@ -9,8 +9,8 @@ type ecpayPage int
 
 const (
 	ecpayOnCard    ecpayPage = iota // card form (Credit, ALL)
-	ecpayOnInstant                    // one confirm button, paid at once (WebATM, Apple Pay, TWQR)
-	ecpayOnCode                       // a code to pay later at the counter (ATM, CVS, BARCODE)
+	ecpayOnInstant                  // one confirm button, paid at once (WebATM, Apple Pay, TWQR)
+	ecpayOnCode                     // a code to pay later at the counter (ATM, CVS, BARCODE)
 )
 
 // ecpayMethod is one ChoosePayment the sandbox simulates.
