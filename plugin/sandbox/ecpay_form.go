@@ -17,7 +17,7 @@ import (
 // PHP SDK posts QueryTradeInfo as multipart/form-data (ecpay.md §1.1), so
 // the sandbox takes multipart on every route too (text fields only).
 func readECPayForm(c *gin.Context) (map[string]string, error) {
-	mt, params, err := mime.ParseMediaType(c.ContentType())
+	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type")) // gin's ContentType drops the boundary
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, ecpayMaxForm)
 	switch {
 	case err == nil && mt == "application/x-www-form-urlencoded":
