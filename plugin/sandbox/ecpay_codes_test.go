@@ -85,7 +85,7 @@ type codeEnv struct {
 func newCodeEnv(t *testing.T) *codeEnv {
 	e := &codeEnv{t: t, shop: newCodeShop(t), now: time.Now()}
 	e.sb = NewECPay(ECPayConfig{RetryDelays: []time.Duration{0}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now: func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now },
+		Now:       func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now },
 		OrderLink: func(no string) string { return "/shop/orders/for/" + no }})
 	r := gin.New()
 	e.sb.Register(r.Group("/sandbox/ecpay"))
