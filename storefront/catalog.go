@@ -21,7 +21,7 @@ func (h *Handler) catalog(c *gin.Context) {
 
 type selection struct {
 	Service  *checkout.Service
-	Selected int64    // plan ID pre-selected
+	Selected int64          // plan ID pre-selected
 	Methods  []methodChoice // methods that accept at least one plan's price
 }
 

@@ -19,21 +19,21 @@ import (
 // virtual account, a convenience-store payment number or three barcodes,
 // and the deadline in Taiwan time.
 type codeDetails struct {
-	Kind       string   // atm, cvs, barcode: "codes.<kind>.*" messages
-	BankCode   string   // ATM
-	BankName   string   // message ID of the bank's name, or ""
-	Account    string   // ATM virtual account, as is (what to copy)
-	Groups     []string // Account or PaymentNo in groups of 4, for reading
-	PaymentNo  string   // CVS
-	Barcodes   []barcodeView
-	Deadline   string // yyyy-MM-dd HH:mm, Taiwan time: the last minute it can be paid
-	StatusURL  string // the status fragment htmx polls
+	Kind      string   // atm, cvs, barcode: "codes.<kind>.*" messages
+	BankCode  string   // ATM
+	BankName  string   // message ID of the bank's name, or ""
+	Account   string   // ATM virtual account, as is (what to copy)
+	Groups    []string // Account or PaymentNo in groups of 4, for reading
+	PaymentNo string   // CVS
+	Barcodes  []barcodeView
+	Deadline  string // yyyy-MM-dd HH:mm, Taiwan time: the last minute it can be paid
+	StatusURL string // the status fragment htmx polls
 }
 
 type barcodeView struct {
-	N          int
-	Text, URL  string
-	Groups     []string
+	N         int
+	Text, URL string
+	Groups    []string
 }
 
 // knownBanks have their names in locales ("bank.<code>"); another code
