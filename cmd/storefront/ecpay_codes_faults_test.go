@@ -237,7 +237,9 @@ func TestSandboxIndexesLinkOrders(t *testing.T) {
 	armFault(b, "/sandbox/creditcenter/", "duplicate")
 	res := b.Submit(ccPay(b, cardPage, ccCard.ok), "/payments/creditcenter/return", nil)
 	no := orderNoFrom(t, res)
-	waitFor(t, func() bool { return count(t, db, "SELECT count(*) FROM events e JOIN orders o ON o.id = e.order_id WHERE o.order_no = ? AND e.kind = 'notify'", no) == 2 })
+	waitFor(t, func() bool {
+		return count(t, db, "SELECT count(*) FROM events e JOIN orders o ON o.id = e.order_id WHERE o.order_no = ? AND e.kind = 'notify'", no) == 2
+	})
 	if transitions(t, db, no, "paid") != 1 {
 		t.Fatal("a duplicated callback paid twice")
 	}

@@ -162,4 +162,3 @@ func TestECPayWebATMJourney(t *testing.T) {
 		t.Fatalf("payment type %q", paymentType)
 	}
 }
-
