@@ -254,3 +254,30 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition never held")
 }
+
+// Our database fails while PaymentInfoURL posts arrive: each is answered
+// 5xx without "1|OK" and nothing is stored; once it recovers, the
+// shopper's ClientRedirectURL post brings the code in.
+func TestECPayPaymentInfoOurFailure(t *testing.T) {
+	srv, db, a := startDemoApp(t, fastECPay)
+	clear := injectFault(t, db, "payment-info")
+	b := newBrowser(t, srv, "en")
+	issued := b.Submit(ecpayCodePage(b, "website-audit", "ecpay_atm"), "/sandbox/ecpay/issue", nil)
+	var no, tradeNo string
+	db.NewRaw("SELECT o.order_no, a.merchant_trade_no FROM orders o JOIN payment_attempts a ON a.order_id = o.id").Scan(context.Background(), &no, &tradeNo)
+	if err := a.ecpay.WaitPaymentInfoAcked(waitCtx(t), tradeNo); !errors.Is(err, sandbox.ErrECPayNotAcked) {
+		t.Fatalf("PaymentInfoURL during our outage: %v", err)
+	}
+	for _, d := range a.ecpay.PaymentInfoDeliveries(tradeNo) {
+		if d.Status != http.StatusServiceUnavailable || d.Body == ecpay.Ack {
+			t.Fatalf("answered %d %q during the outage", d.Status, d.Body)
+		}
+	}
+	if orderStatus(t, a, no) != "pending" || count(t, db, "SELECT count(*) FROM events WHERE kind = 'payment-info'") != 0 {
+		t.Fatal("something was stored during the outage")
+	}
+	clear()
+	if page := b.Submit(issued, "/payments/ecpay/payment-info-return", nil); !page.Has("virtual-account") || orderStatus(t, a, no) != "awaiting_payment" {
+		t.Fatalf("after the outage:\n%s", page.Body)
+	}
+}
