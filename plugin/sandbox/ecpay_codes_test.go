@@ -215,7 +215,8 @@ func keysOf(f map[string]string, drop ...string) []string {
 }
 
 // Each code method end to end at the sandbox: the code is posted to
-// PaymentInfoURL (signed, the field set of ecpay.md §4.4) and handed to
+// PaymentInfoURL (signed, the field set of ecpay.md §4.4; CVS's is vector
+// V6's, ATM's and BARCODE's are UNCONFIRMED beyond §4.4) and handed to
 // ClientRedirectURL; QueryTradeInfo says 0 until the counter takes it,
 // then ReturnURL carries the payment with EV2's full field set and
 // QueryTradeInfo says 1.
@@ -326,7 +327,8 @@ func midnightAfter(at time.Time, days int) time.Time {
 }
 
 // A code past its deadline is refused at the counter (nothing is paid,
-// nothing posted) and stays TradeStatus 0.
+// nothing posted) and stays TradeStatus 0 (UNCONFIRMED: §5 names no
+// status for a lapsed code).
 func TestECPayCodeExpires(t *testing.T) {
 	e := newCodeEnv(t)
 	f := e.order(ecpay.PayCVS, 500, func(r *ecpay.CheckoutRequest) { r.StoreExpireMinute = 30 })

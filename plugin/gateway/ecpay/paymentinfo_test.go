@@ -46,7 +46,7 @@ func TestParseInstructions(t *testing.T) {
 		want   Instructions
 		err    error
 	}{
-		{"atm, date only: payable through 23:59", map[string]string{"PaymentType": "ATM_TAISHIN", "BankCode": "812",
+		{"atm, date only (the format is UNCONFIRMED): payable through 23:59", map[string]string{"PaymentType": "ATM_TAISHIN", "BankCode": "812",
 			"vAccount": "9103522175887271", "ExpireDate": "2026/12/03"},
 			Instructions{Kind: CodeATM, BankCode: "812", VAccount: "9103522175887271",
 				Deadline: time.Date(2026, 12, 4, 0, 0, 0, 0, taipei)}, nil},
@@ -81,7 +81,8 @@ func TestParseInstructions(t *testing.T) {
 	}
 }
 
-// Each method's expiry goes into its own field, within the bounds we keep.
+// Each method's expiry goes into its own field, within the bounds we keep
+// (the CVS and BARCODE caps are UNCONFIRMED: the smaller published ones).
 func TestCheckoutExpiryFields(t *testing.T) {
 	base := CheckoutRequest{MerchantTradeNo: "TP1", TotalAmount: 500, TradeDesc: "d", ItemName: "i",
 		ReturnURL: "https://shop.example/n", PaymentInfoURL: "https://shop.example/p"}
