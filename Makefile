@@ -57,7 +57,7 @@ lint:
 	go vet ./...
 
 # make bench: twpay's hot paths beside pgbench running the same statements,
-# on a private PostgreSQL with fsync on; writes bench/RESULTS.md (about 10
+# on a private PostgreSQL with fsync on; writes bench/RESULTS.md (about 13
 # minutes). BENCH_FLAGS=-orders 20000 -duration 2s -rounds 1 for a quick look.
 bench: devdb
 	go build -o $(BIN)/storefront ./cmd/storefront

@@ -32,6 +32,7 @@ func main() {
 	bin := flag.String("server", "bin/storefront", "the demo server binary")
 	goBench := flag.Bool("go", true, "also run the Go benchmarks")
 	modes := flag.String("exec-modes", "simple_protocol,cache_statement", "pgx exec modes to run a server with, side by side (the first is the main table's)")
+	gwMax := flag.Int("gw-max", 0, "most payments prepared for one SinoPac or credit-center measurement (0: enough for -duration)")
 	flag.Parse()
 	var clients []int
 	for _, c := range strings.Split(*clientList, ",") {
@@ -41,7 +42,7 @@ func main() {
 		}
 		clients = append(clients, n)
 	}
-	if err := run(*orders, *duration, *rounds, clients, strings.Split(*modes, ","), *out, *bin, *goBench); err != nil {
+	if err := run(*orders, *duration, *rounds, clients, strings.Split(*modes, ","), *out, *bin, *goBench, *gwMax); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -53,7 +54,8 @@ type sample struct {
 	accounted     bool // orders paid == acknowledgements
 }
 
-func run(orders int, d time.Duration, rounds int, clients []int, modes []string, outPath, bin string, goBench bool) error {
+func run(orders int, d time.Duration, rounds int, clients []int, modes []string, outPath, bin string, goBench bool, gwMax int) error {
+	began := time.Now()
 	ctx := context.Background()
 	dsn, logPath := os.Getenv("DATABASE_URL"), os.Getenv("DEVDB_LOG")
 	if dsn == "" || logPath == "" {
@@ -104,6 +106,12 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 		servers = append(servers, srv)
 	}
 	srv := servers[0]
+	// The SinoPac backend and the credit-center notify: on the main server.
+	gw, err := newGWBench(db, srv, gwMax)
+	if err != nil {
+		return err
+	}
+	defer gw.close()
 
 	results := map[string]map[int][]sample{}
 	add := func(kind string, c int, s sample) {
@@ -151,6 +159,9 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 				lr = runLoad(notifyURL, used, true, c, d, "1|OK")
 				add("repeat"+suffix, c, httpSample(lr, sv.cpu()-cpu0, true))
 			}
+			if err := gw.measure(ctx, c, d, add); err != nil {
+				return err
+			}
 
 			for _, p := range []struct {
 				kind, script, mode string
@@ -174,7 +185,7 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 	}
 	return report(outPath, reportData{Modes: modes, Orders: orders, Seed: seedTime, Duration: d, Rounds: rounds, Clients: clients,
 		Results: results, Ready: srv.Ready, RSS: rssNow, RSSPeak: rssPeak, Statements: len(cap.First), RepeatStatements: len(cap.Repeat),
-		GoBench: goOut})
+		GoBench: goOut, GW: gw.summary(), Total: time.Since(began)})
 }
 
 func httpSample(lr loadResult, cpu time.Duration, accounted bool) sample {
@@ -229,6 +240,8 @@ type reportData struct {
 	RSS, RSSPeak                 float64
 	Statements, RepeatStatements int
 	GoBench                      string
+	GW                           gwSummary
+	Total                        time.Duration
 }
 
 func report(path string, r reportData) error {
@@ -287,6 +300,7 @@ func report(path string, r reportData) error {
 	}
 	fmt.Fprintf(&b, "\nServer: ready %d ms after start (first healthy `/healthz`); RSS %.0f MB after the notify load, peak %.0f MB.\n",
 		r.Ready.Milliseconds(), r.RSS, r.RSSPeak)
+	gwReport(&b, r, med)
 	if r.GoBench != "" {
 		b.WriteString("\n## Go benchmarks\n\nEach beside its baseline (compare ratios, not nanoseconds):\n\n```\n" + r.GoBench + "\n```\n")
 	}

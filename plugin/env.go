@@ -28,7 +28,7 @@ var coreEnvVars = []EnvVar{
 }
 
 // EnvVars documents every variable FromEnv reads (README "Configuration").
-var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, sinopacadapter.EnvVars, creditcenteradapter.EnvVars, mail.EnvVars)
+var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, ecpayadapter.RefundEnvVars, sinopacadapter.EnvVars, creditcenteradapter.EnvVars, mail.EnvVars)
 
 func concat(lists ...[]EnvVar) []EnvVar {
 	var out []EnvVar
@@ -68,6 +68,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	if ec != nil {
+		if err := ec.RefundsFromEnv(getenv); err != nil {
+			return cfg, err
+		}
 		cfg.Gateways = append(cfg.Gateways, ec)
 	}
 	sp, err := sinopacadapter.FromEnv(getenv)

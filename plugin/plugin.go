@@ -95,6 +95,9 @@ type Config struct {
 	// gateways about (default 1 minute); PollInterval how often idle
 	// workers look for jobs (default 1 s).
 	ReconcileEvery, PollInterval time.Duration
+	// Now is the clock refunds are planned by (ECPay's capture window;
+	// default time.Now): tests set it.
+	Now func() time.Time
 }
 
 // Plugin is a configured twpay instance.

@@ -64,6 +64,8 @@ var panelKinds = map[checkout.Status]struct {
 	checkout.AwaitingPayment: {"awaiting", "panel-pending", true, false},
 	checkout.Expired:         {"expired", "panel-failure", false, true},
 	checkout.Refunded:        {"refunded", "panel-pending", false, false},
+
+	checkout.PartiallyRefunded: {"partially_refunded", "panel-success", false, false}, // some of it went back
 }
 
 func (h *Handler) panelFor(o *checkout.Order) panel {

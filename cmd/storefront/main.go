@@ -239,6 +239,7 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, getenv func(st
 			a.ecpay.Register(r.Group("/sandbox/ecpay"))
 			cfg := ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
 				CheckoutURL: baseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5",
+				Refunds:     ecpayadapter.RefundConfig{DoActionURL: baseURL + "/sandbox/ecpay/CreditDetail/DoAction"},
 				QueryURL:    baseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"}
 			// Limits, code lifetimes and methods from the environment, as
 			// in stage and production; only the credentials are the sandbox's.

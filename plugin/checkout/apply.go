@@ -48,11 +48,15 @@ func storable(body string, max int) string {
 
 func newEvent(in Inbound, verdict Verdict, reason string, max int) *Event {
 	sum := sha256.Sum256([]byte(in.Body))
-	return &Event{
+	ev := &Event{
 		Gateway: in.Gateway, Kind: in.Kind, Body: storable(in.Body, max), Verdict: verdict, Reason: reason,
 		MerchantTradeNo: storable(in.Result.MerchantTradeNo, 64), RemoteAddr: in.RemoteAddr,
 		BodyLength: len(in.Body), BodySHA256: hex.EncodeToString(sum[:]), DedupeKey: storable(in.DedupeKey, 255),
 	}
+	if in.Result.Outcome == gateway.Paid { // a second payment is found (and refunded) by it
+		ev.PaymentID = storable(in.Result.GatewayTradeNo, 255)
+	}
+	return ev
 }
 
 // Reject records a callback that failed verification (bad MAC, malformed,
@@ -117,17 +121,21 @@ type Outcome struct {
 func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 	var out Outcome
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		// The attempt row lock serialises every delivery for this trade.
+		// The attempt's row lock serialises every delivery for this trade;
+		// its order comes locked in the same round trip. (bun joins a
+		// relation with LEFT JOIN, whose nullable side PostgreSQL will not
+		// lock; the IS NOT NULL makes it an inner join, which it will.)
 		a := new(Attempt)
-		q := tx.NewSelect().Model(a).
-			Where("a.gateway = ? AND a.merchant_trade_no = ?", in.Gateway, in.Result.MerchantTradeNo)
+		q := tx.NewSelect().Model(a).Relation("Order").
+			Where("a.gateway = ? AND a.merchant_trade_no = ?", in.Gateway, in.Result.MerchantTradeNo).
+			Where(`"order"."id" IS NOT NULL`)
 		if in.Result.Outcome == gateway.Paid && in.Result.GatewayTradeNo != "" {
-			// In the same round trip: does this payment id belong to another
-			// attempt already (then it is not this attempt's money)?
+			// Does this payment id belong to another attempt already (then
+			// it is not this attempt's money)?
 			q = q.ColumnExpr("a.*").ColumnExpr(`EXISTS (SELECT 1 FROM payment_attempts p
 				WHERE p.gateway = a.gateway AND p.gateway_payment_id = ? AND p.id <> a.id) AS other_payment`, in.Result.GatewayTradeNo)
 		}
-		err := q.For("UPDATE OF a").Scan(ctx)
+		err := q.For(`UPDATE OF a, "order"`).Scan(ctx)
 		var mismatch error
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -144,10 +152,8 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 			return err
 		}
 
-		o := new(Order)
-		if err := tx.NewSelect().Model(o).Where("id = ?", a.OrderID).For("UPDATE").Scan(ctx); err != nil {
-			return err
-		}
+		o := a.Order
+		a.Order = nil
 		ev := newEvent(in, "", "", 0)
 		ev.OrderID, ev.AttemptID = &o.ID, &a.ID
 		ev.Verdict, ev.Reason = decide(o, a, in.Result)
@@ -155,16 +161,14 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 			out, err = s.unmatched(ctx, tx, in, a, fmt.Errorf("payment %s already belongs to another attempt", in.Result.GatewayTradeNo))
 			return err
 		}
-		if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
-			return err
-		}
+		c := s.newChange(tx, ev)
 		switch ev.Verdict {
 		case Applied:
-			if err := s.transition(ctx, tx, o, a, in, ev.ID); err != nil {
+			if err := s.transition(c, o, a, in, ev); err != nil {
 				return err
 			}
 		case SecondPayment:
-			if err := s.effects.insert(ctx, tx, sideEffect(TopicDuplicatePayment, o, a, in.Result, ev)); err != nil {
+			if err := c.sideEffect(sideEffect(TopicDuplicatePayment, o, a, in.Result, ev)); err != nil {
 				return err
 			}
 		case Ignored:
@@ -172,10 +176,14 @@ func (s *Store) Apply(ctx context.Context, in Inbound) (Outcome, error) {
 			// reconciliation needs later (a payment to confirm once the
 			// gateway can be asked): keep it on an attempt that is not paid.
 			if len(in.Info) > 0 && a.Status != Paid {
-				if _, err := tx.NewUpdate().Model(a).Set("info = info || ?::jsonb", in.Info).Set("updated_at = now()").WherePK().Exec(ctx); err != nil {
-					return err
-				}
+				c.with("info", tx.NewUpdate().Model(a).Set("info = info || ?::jsonb", in.Info).Set("updated_at = now()").WherePK())
 			}
+		}
+		if ev.ID, err = c.exec(ctx); err != nil {
+			if errors.Is(err, errOrderChanged) {
+				return fmt.Errorf("checkout: order %s: %w", o.OrderNo, err)
+			}
+			return err
 		}
 		out = Outcome{Verdict: ev.Verdict, Reason: ev.Reason, Order: o, Attempt: a, EventID: ev.ID}
 		return nil
@@ -213,18 +221,17 @@ func (s *Store) unmatched(ctx context.Context, tx bun.Tx, in Inbound, a *Attempt
 	var o *Order
 	if a != nil {
 		ev.AttemptID, ev.OrderID = &a.ID, &a.OrderID
-		o = new(Order)
-		if err := tx.NewSelect().Model(o).Where("id = ?", a.OrderID).Scan(ctx); err != nil {
-			return Outcome{}, err
-		}
+		o, a.Order = a.Order, nil
 	}
-	if _, err := tx.NewInsert().Model(ev).Returning("id").Exec(ctx); err != nil {
-		return Outcome{}, err
-	}
+	c := s.newChange(tx, ev)
 	if verdict == Unmatched {
-		if err := s.effects.insert(ctx, tx, sideEffect(TopicUnmatchedPayment, o, a, in.Result, ev)); err != nil {
+		if err := c.sideEffect(sideEffect(TopicUnmatchedPayment, o, a, in.Result, ev)); err != nil {
 			return Outcome{}, err
 		}
+	}
+	var err error
+	if ev.ID, err = c.exec(ctx); err != nil {
+		return Outcome{}, err
 	}
 	return Outcome{Verdict: verdict, Reason: ev.Reason, Order: o, Attempt: a, EventID: ev.ID}, nil
 }
@@ -281,11 +288,11 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 	return Ignored, fmt.Sprintf("unknown outcome %q", r.Outcome)
 }
 
-// transition applies a decided result to the attempt and, where the state
-// machine allows, to the order, with history and side effects. Fields the
-// result does not carry keep their values (an expiry keeps the ATM
-// account and the gateway's trade number).
-func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt, in Inbound, eventID int64) error {
+// transition adds to c a decided result's changes to the attempt and,
+// where the state machine allows, to the order, with history and side
+// effects. Fields the result does not carry keep their values (an expiry
+// keeps the ATM account and the gateway's trade number).
+func (s *Store) transition(c *change, o *Order, a *Attempt, in Inbound, ev *Event) error {
 	r := in.Result
 	attemptTo := map[gateway.Outcome]Status{gateway.Paid: Paid, gateway.Failed: Failed,
 		gateway.CodesIssued: AwaitingPayment, gateway.Expired: Expired}[r.Outcome]
@@ -313,7 +320,7 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 	if attemptTo == Paid {
 		a.GatewayPaymentID = r.GatewayTradeNo
 	}
-	q := tx.NewUpdate().Model(a).
+	q := c.tx.NewUpdate().Model(a).
 		Column("status", "gateway_trade_no", "result_code", "payment_type", "card6", "card4",
 			"bank_code", "virtual_account", "payment_no", "barcode_1", "barcode_2", "barcode_3",
 			"pay_until", "gateway_payment_id").
@@ -334,10 +341,7 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 			a.Info[k] = v
 		}
 	}
-	if _, err := q.Exec(ctx); err != nil {
-		return err
-	}
-	ev := &Event{ID: eventID, Gateway: a.Gateway}
+	c.with("attempt", q)
 
 	current := o.CurrentAttemptID != nil && *o.CurrentAttemptID == a.ID
 	switch {
@@ -345,75 +349,53 @@ func (s *Store) transition(ctx context.Context, tx bun.Tx, o *Order, a *Attempt,
 		// Money arrived for an order already paid (two attempts both
 		// succeeded) or refunded: keep the order as it is and queue this
 		// payment for a refund.
-		ev.Reason = "order already " + string(o.Status) + ": refund this payment"
-		return s.effects.insert(ctx, tx, sideEffect(TopicDuplicatePayment, o, a, r, ev))
-	case attemptTo == Paid && o.Status.CanMove(Paid):
-		if err := s.move(ctx, tx, o, Paid, &eventID); err != nil {
+		dup := *ev
+		dup.Reason = "order already " + string(o.Status) + ": refund this payment"
+		return c.sideEffect(sideEffect(TopicDuplicatePayment, o, a, r, &dup))
+	case attemptTo == Paid:
+		// The attempt that paid becomes the order's current one.
+		if err := c.move(o, Paid, ", current_attempt_id = ?", a.ID); err != nil {
 			return err
 		}
-		if !current { // the order's current attempt is the one that paid
-			if _, err := tx.NewUpdate().Model((*Order)(nil)).Set("current_attempt_id = ?", a.ID).Where("id = ?", o.ID).Exec(ctx); err != nil {
-				return err
-			}
-			o.CurrentAttemptID = &a.ID
-		}
-		if err := s.confirmed(ctx, tx, o); err != nil {
+		o.CurrentAttemptID = &a.ID
+		s.confirmed(c, o)
+		if err := c.sideEffect(sideEffect(TopicOrderPaid, o, a, r, ev)); err != nil {
 			return err
 		}
-		return s.effects.insertPaid(ctx, tx, sideEffect(TopicOrderPaid, o, a, r, ev), ConfirmationMail{OrderNo: o.OrderNo, EventID: eventID})
+		return c.job(ConfirmationMail{OrderNo: o.OrderNo}, QueueMail)
 	case (attemptTo == Failed || attemptTo == Expired) && current && (o.Status == Pending || o.Status == AwaitingPayment):
-		return s.move(ctx, tx, o, attemptTo, &eventID)
+		return c.move(o, attemptTo, "")
 	case attemptTo == AwaitingPayment && current && o.Status == Pending:
-		return s.move(ctx, tx, o, AwaitingPayment, &eventID)
+		return c.move(o, AwaitingPayment, "")
 	}
 	return nil
 }
 
-// confirmed does what paying an order does beyond its status, in the same
-// transaction (so exactly once, however many callbacks arrive): the plan's
+// confirmed adds what paying an order does beyond its status, in the same
+// statement (so exactly once, however many callbacks arrive): the plan's
 // confirmed-purchase count goes up by one, two for a group purchase (the
 // caller queues the confirmation mail with order.paid).
-func (s *Store) confirmed(ctx context.Context, tx bun.Tx, o *Order) error {
+func (s *Store) confirmed(c *change, o *Order) {
 	if o.PlanID != nil {
 		seats := 1
 		if o.GroupPurchase {
 			seats = 2
 		}
-		if _, err := tx.NewUpdate().Model((*Plan)(nil)).Set("confirmed_purchases = confirmed_purchases + ?", seats).
-			Where("id = ?", *o.PlanID).Exec(ctx); err != nil {
-			return err
-		}
+		c.with("plan", c.tx.NewRaw(`UPDATE plans SET confirmed_purchases = confirmed_purchases + ?
+			WHERE id = ? AND EXISTS (SELECT 1 FROM moved)`, seats, *o.PlanID))
 	}
-	return nil
 }
 
-// move changes an order's status with a conditional UPDATE (the WHERE
-// re-checks the old status) and writes the history row.
-func (s *Store) move(ctx context.Context, tx bun.Tx, o *Order, to Status, eventID *int64) error {
-	if !o.Status.CanMove(to) {
-		return fmt.Errorf("checkout: order %s cannot move %s -> %s", o.OrderNo, o.Status, to)
-	}
-	stamp := ""
-	switch to {
-	case Paid:
-		stamp = ", paid_at = now()"
-	case Failed:
-		stamp = ", failed_at = now()"
-	}
-	// The conditional update and its history row in one statement (one
-	// round trip): the history row exists only when the update happened.
-	var moved []int64
-	err := tx.NewRaw(`WITH moved AS (
-			UPDATE orders SET status = ?, updated_at = now()`+stamp+` WHERE id = ? AND status = ? RETURNING id)
-		INSERT INTO status_changes (order_id, from_status, to_status, event_id)
-			SELECT id, ?, ?, ? FROM moved RETURNING order_id`, to, o.ID, o.Status, o.Status, to, eventID).Scan(ctx, &moved)
-	if err != nil {
+// move changes an order's status on its own (a retry moving it back to
+// pending), with its history row, in one statement.
+func (s *Store) move(ctx context.Context, tx bun.Tx, o *Order, to Status) error {
+	c := s.newChange(tx, nil)
+	if err := c.move(o, to, ""); err != nil {
 		return err
 	}
-	if len(moved) != 1 {
-		return fmt.Errorf("checkout: order %s changed under us", o.OrderNo)
+	if _, err := c.exec(ctx); err != nil {
+		return fmt.Errorf("checkout: order %s: %w", o.OrderNo, err)
 	}
-	o.Status = to
 	return nil
 }
 

@@ -146,6 +146,9 @@ type Attempt struct {
 	// OtherPayment is read by Apply with the row lock: the result's payment
 	// id already belongs to another attempt.
 	OtherPayment bool `bun:"other_payment,scanonly"`
+	// Order is read with the attempt by Apply (locked in the same round
+	// trip); nil elsewhere.
+	Order *Order `bun:"rel:belongs-to,join:order_id=id"`
 
 	CreatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 	UpdatedAt time.Time `bun:",nullzero,notnull,default:current_timestamp"`
@@ -195,6 +198,8 @@ type Event struct {
 	BodyLength      int       `bun:",notnull"` // of the body as received (Body may be truncated)
 	BodySHA256      string    `bun:"body_sha256,notnull"`
 	DedupeKey       string    `bun:",notnull"` // the gateway's replay key (SinoPac PayToken)
+	PaymentID       string    `bun:",notnull"` // a paid result's payment id (GatewayTradeNo)
+	RefundID        *int64    `bun:""`         // a refund's call or answer (refund.go)
 	ReceivedAt      time.Time `bun:",nullzero,notnull,default:current_timestamp"`
 }
 

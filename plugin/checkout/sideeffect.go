@@ -1,16 +1,5 @@
 package checkout
 
-import (
-	"context"
-	"database/sql"
-	"fmt"
-	"time"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
-	"github.com/uptrace/bun"
-)
-
 // SideEffect is what the host's hook is told about a payment: a job in
 // River's table, inserted in the same transaction as the transition (or
 // the verdict) that caused it, so it exists exactly when that committed.
@@ -56,39 +45,10 @@ const QueueMail = "twpay_mail"
 // exponential back-off (attempt^4 seconds) that spans about a day.
 const DefaultHookAttempts = 12
 
-// sideEffects inserts side-effect jobs inside twpay's transactions. It is
-// an insert-only River client on the same database/sql pool as bun.
+// sideEffects is how Apply's statement writes side-effect jobs (see
+// change.job): River works them, so only its settings live here.
 type sideEffects struct {
-	client   *river.Client[*sql.Tx]
 	attempts int
-}
-
-func newSideEffects(db *bun.DB) (*sideEffects, error) {
-	// Nobody LISTENs (twpay's pool is database/sql: River's workers poll),
-	// so an insert notification would only take PostgreSQL's global
-	// notification lock at every paying commit, serializing them. The
-	// insert client's notification limiter allows one per queue per
-	// FetchCooldown: make that once a day. (It never fetches.)
-	c, err := river.NewClient(riverdatabasesql.New(db.DB), &river.Config{FetchCooldown: 24 * time.Hour, FetchPollInterval: 24 * time.Hour})
-	if err != nil {
-		return nil, fmt.Errorf("checkout: river insert client: %w", err)
-	}
-	return &sideEffects{client: c, attempts: DefaultHookAttempts}, nil
-}
-
-func (se *sideEffects) insert(ctx context.Context, tx bun.Tx, e SideEffect) error {
-	_, err := se.client.InsertTx(ctx, tx.Tx, e, &river.InsertOpts{Queue: QueueSideEffects, MaxAttempts: se.attempts})
-	return err
-}
-
-// insertPaid queues an order's paid side effect and its confirmation mail
-// in one statement.
-func (se *sideEffects) insertPaid(ctx context.Context, tx bun.Tx, e SideEffect, m ConfirmationMail) error {
-	_, err := se.client.InsertManyFastTx(ctx, tx.Tx, []river.InsertManyParams{
-		{Args: e, InsertOpts: &river.InsertOpts{Queue: QueueSideEffects, MaxAttempts: se.attempts}},
-		{Args: m, InsertOpts: &river.InsertOpts{Queue: QueueMail, MaxAttempts: se.attempts}},
-	})
-	return err
 }
 
 // SetHookAttempts sets how often a side effect is offered to the host's

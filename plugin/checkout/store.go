@@ -33,11 +33,7 @@ type Store struct {
 
 // NewStore returns a Store on db (opened by database.Open and migrated).
 func NewStore(db *bun.DB) *Store {
-	se, err := newSideEffects(db)
-	if err != nil {
-		panic(err) // an insert-only River client with no options cannot fail to build
-	}
-	return &Store{db: db, now: time.Now, effects: se}
+	return &Store{db: db, now: time.Now, effects: &sideEffects{attempts: DefaultHookAttempts}}
 }
 
 // Catalog lists the active services with their active plans, in display order.
@@ -172,7 +168,7 @@ func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec
 			return err
 		}
 		if order.Status != Pending {
-			if err := s.move(ctx, tx, order, Pending, nil); err != nil {
+			if err := s.move(ctx, tx, order, Pending); err != nil {
 				return err
 			}
 		}

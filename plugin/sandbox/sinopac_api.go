@@ -102,10 +102,13 @@ func (s *SinoPac) apiNonce(c *gin.Context) {
 	now := s.now()
 	nonce := sinopac.NewNonce(now)
 	s.mu.Lock()
-	for k, n := range s.nonces { // forget nonces long past their lifetime
-		if now.Sub(n.issued) > 2*sinopacNonceTTL {
-			delete(s.nonces, k)
+	if now.Sub(s.nonceSweep) > sinopacNonceTTL { // forget nonces long past their lifetime, now and then
+		for k, n := range s.nonces {
+			if now.Sub(n.issued) > 2*sinopacNonceTTL {
+				delete(s.nonces, k)
+			}
 		}
+		s.nonceSweep = now
 	}
 	s.nonces[nonce] = &sinopacNonce{shopNo: shopNo, issued: now}
 	s.mu.Unlock()
@@ -174,8 +177,10 @@ func (s *SinoPac) apiOrder(c *gin.Context) {
 		resp = s.orderPayQuery(env.ShopNo, raw, now)
 	case sinopac.ServiceOrderQuery:
 		resp = s.orderQuery(env.ShopNo, raw, now)
+	case sinopac.ServiceOrderMaintain:
+		resp = s.orderMaintain(env.ShopNo, raw, now)
 	default:
-		// Real services (OrderMaintain, BillQuery ...) the sandbox does not
+		// Real services (BillQuery, AllotQuery ...) the sandbox does not
 		// play get a signed failure, so a client sees an API error.
 		resp = struct {
 			ShopNo      string `json:"ShopNo"`
@@ -418,6 +423,9 @@ func (o *sinopacOrder) infoLocked() sinopac.OrderInfo {
 	info.PayStatus = sinopacCardUnpaid
 	info.ExpireDate = sinopac.FormatDateTime(o.expires)
 	info.CardParam = &sinopac.OrderCard{CardPayURL: o.cardURL}
+	if o.maintain.refunded > 0 { // RefundStatus and RefundDate formats are unconfirmed: left empty
+		info.RefundFlag, info.RefundAmountRaw = "Y", o.maintain.refunded*100
+	}
 	if p := o.paid; p != nil {
 		info.PayStatus = sinopacCardAuthed
 		info.ApprovedDate = sinopac.FormatDateTime(p.at)

@@ -533,7 +533,7 @@ func TestSinoPacServiceFailures(t *testing.T) {
 			}
 		}},
 		{name: "OrderQuery without criterion", service: sinopac.ServiceOrderQuery, send: raw{"ShopNo": spShopA.ShopNo}, desc: "E0101"},
-		{name: "unsimulated service", service: "OrderMaintain", send: raw{"ShopNo": spShopA.ShopNo, "OrderNo": dup, "Command": "R"}, desc: "E0301"},
+		{name: "unsimulated service", service: "BillQuery", send: raw{"ShopNo": spShopA.ShopNo, "BillDate": "20261201"}, desc: "E0301"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.viaAPI != nil {

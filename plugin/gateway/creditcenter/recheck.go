@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twpay/twpay/plugin/gateway"
 )
 
 // Errors of Recheck. ErrNotValid is the gateway's own "no" (any answer but
@@ -58,7 +60,7 @@ func Recheck(ctx context.Context, client *http.Client, endpoint string, r Rechec
 		return ErrRecheckInput
 	}
 	if client == nil {
-		client = &http.Client{Timeout: 15 * time.Second}
+		client = defaultRecheckClient
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(r.Form().Encode()))
 	if err != nil {
@@ -92,3 +94,7 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// defaultRecheckClient is Recheck's client when none is given: the shared
+// gateway connection pool.
+var defaultRecheckClient = gateway.Client(15 * time.Second)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twpay/twpay/plugin/gateway"
 )
 
 // Stage and production QueryTradeInfo V5 endpoints (ecpay.md §1.1, §5).
@@ -32,7 +34,7 @@ const maxReplyBody = 64 << 10
 const maxRtnMsg = 200
 
 // defaultQueryClient is used when QueryTradeInfo is given a nil client.
-var defaultQueryClient = &http.Client{Timeout: 15 * time.Second}
+var defaultQueryClient = gateway.Client(15 * time.Second)
 
 // TradeInfo is a verified QueryTradeInfo V5 reply.
 type TradeInfo struct {

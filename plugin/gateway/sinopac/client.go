@@ -23,7 +23,7 @@ type Client struct {
 	HTTPClient *http.Client   // nil: a client with a 30 s timeout
 }
 
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
+var defaultHTTPClient = gateway.Client(30 * time.Second)
 
 // OrderQuery may return 300 orders; 8 MiB is far above that.
 const maxResponseBytes = 8 << 20

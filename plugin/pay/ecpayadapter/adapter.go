@@ -36,6 +36,7 @@ type Config struct {
 	// barcode); Enabled the opt-in ones to offer (applepay, twqr).
 	Disabled, Enabled []string
 	HTTPClient        *http.Client // for QueryTradeInfo (nil: 15 s timeout)
+	Refunds           RefundConfig // DoAction and the capture clock (refund.go)
 }
 
 // Adapter is ECPay in twpay.
@@ -78,6 +79,9 @@ var (
 // keys in any mode; in production a published test merchant or key, and
 // endpoints other than ECPay's production hosts.
 func (e *Adapter) Prepare(mode pay.Mode) error {
+	if err := e.prepareRefunds(mode); err != nil {
+		return err
+	}
 	if len(e.cfg.Merchants) == 0 {
 		return fmt.Errorf("twpay: %s: ECPay is enabled without a merchant (TWPAY_ECPAY_MERCHANT_ID, TWPAY_ECPAY_HASH_KEY, TWPAY_ECPAY_HASH_IV)", mode)
 	}

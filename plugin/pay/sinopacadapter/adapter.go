@@ -379,6 +379,9 @@ func (m method) Start(ctx context.Context, h pay.HandOff) (pay.Start, error) {
 	}
 	st.Info = map[string]any{"ts_no": resp.TSNo}
 	if m.payType == sinopac.PayTypeCard {
+		for k, v := range startInfo(req.CardParam) { // how it is captured, for refunds (refund.go)
+			st.Info[k] = v
+		}
 		if resp.CardParam == nil || resp.CardParam.CardPayURL == "" {
 			return st, errors.New("sinopac OrderCreate: no CardPayURL")
 		}
