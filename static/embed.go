@@ -9,6 +9,8 @@
 //     file, sha256 of htmx.min.js and npm's dist.integrity of the tarball.
 //     The tests check htmx.min.js against it.
 //   - twpay.css: the stylesheet for the shop and the back office.
+//   - twpay.js: small progressive enhancements (copy buttons); every page
+//     works without it.
 package static
 
 import (
@@ -20,10 +22,10 @@ import (
 	"strings"
 )
 
-// FS holds the embedded static assets: htmx.min.js, htmx.version and twpay.css.
+// FS holds the embedded static assets: htmx.min.js, htmx.version, twpay.css and twpay.js.
 // Serve it with, e.g., http.FileServerFS(static.FS).
 //
-//go:embed htmx.min.js htmx.version twpay.css
+//go:embed htmx.min.js htmx.version twpay.css twpay.js
 var FS embed.FS
 
 // versionFile is the name of the htmx version record inside FS.

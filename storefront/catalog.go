@@ -21,8 +21,20 @@ func (h *Handler) catalog(c *gin.Context) {
 
 type selection struct {
 	Service  *checkout.Service
-	Selected int64    // plan ID pre-selected
-	Methods  []string // method IDs that accept at least one plan's price
+	Selected int64          // plan ID pre-selected
+	Methods  []methodChoice // methods that accept at least one plan's price
+}
+
+// methodChoice is one method offered, with its limits shown to the
+// shopper (the server checks them again on the post).
+type methodChoice struct {
+	ID       string
+	Min, Max int64
+}
+
+func choice(m pay.Method) methodChoice {
+	min, max := m.Limits()
+	return methodChoice{m.ID(), min, max}
 }
 
 func (h *Handler) selectPlan(c *gin.Context) {
@@ -39,7 +51,7 @@ func (h *Handler) selectPlan(c *gin.Context) {
 		for _, m := range h.Registry.Methods() {
 			for _, p := range s.Plans {
 				if pay.Accepts(m, p.Price) {
-					sel.Methods = append(sel.Methods, m.ID())
+					sel.Methods = append(sel.Methods, choice(m))
 					break
 				}
 			}

@@ -44,6 +44,7 @@ func New(cfg Config) *Handler { return &Handler{cfg} }
 // middleware; unsafe methods are CSRF-checked.
 func (h *Handler) RegisterShop(r gin.IRouter) {
 	r.Use(h.recovered)
+	r.Use(web.LimitBody(maxShopBody))
 	r.Use(web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "error.csrf") }))
 	if h.Catalog {
 		r.GET("", h.catalog)
@@ -53,6 +54,8 @@ func (h *Handler) RegisterShop(r gin.IRouter) {
 	}
 	r.GET("/orders", h.myOrders)
 	r.GET("/orders/:no", h.order)
+	r.GET("/orders/:no/status", h.status)
+	r.GET("/orders/:no/barcode/:n", h.barcode)
 	r.GET("/orders/:no/retry", h.retryForm)
 	r.POST("/orders/:no/retry", h.retry)
 	// /pay is the same page for an order's first payment (PayURL).
@@ -86,6 +89,9 @@ func (h *Handler) recovered(c *gin.Context) {
 	}()
 	c.Next()
 }
+
+// maxShopBody bounds a shopper's post (a few form fields).
+const maxShopBody = 16 << 10
 
 // page is what every template gets.
 type page struct {

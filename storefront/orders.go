@@ -43,16 +43,14 @@ type panel struct {
 	PanelClass string
 	Reason     string // message ID explaining a failure
 	Card4      string
-	Poll       bool // still waiting: htmx polls, no-JS browsers refresh
-	SelfURL    string
-	RetryURL   string
-	ATM        *atmDetails // virtual account to pay, while awaiting payment
-}
-
-// atmDetails is what the shopper needs to transfer.
-type atmDetails struct {
-	BankCode, Account string
-	Deadline          string // yyyy-MM-dd, Taiwan date; pay by 23:59
+	// Poll: still waiting. Without codes htmx polls the whole panel and
+	// no-JS browsers refresh it; with codes only the status area polls
+	// (the codes stay put while the shopper copies them) and no-JS
+	// browsers get the refresh link.
+	Poll     bool
+	SelfURL  string
+	RetryURL string
+	Codes    *codeDetails // what to pay (account, code, barcodes), while awaiting payment
 }
 
 // panelKinds maps an order status to the panel it shows.
@@ -89,10 +87,10 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 		if o.Status == checkout.Failed {
 			p.Reason = h.reasonFor(a)
 		}
-		if a.VirtualAccount != "" && o.Status == checkout.AwaitingPayment {
-			p.ATM = &atmDetails{BankCode: a.BankCode, Account: a.VirtualAccount}
-			if a.PayUntil != nil { // payable through 23:59 of the day before the deadline
-				p.ATM.Deadline = a.PayUntil.Add(-time.Second).In(checkout.Taipei).Format("2006-01-02")
+		if o.Status == checkout.AwaitingPayment {
+			p.Codes = h.codesFor(o, a)
+			if p.Codes != nil && p.Codes.Kind != "atm" {
+				p.Kind = "awaiting_store" // paid at a convenience store, not transferred
 			}
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 type retryView struct {
 	Order   *checkout.Order
-	Methods []string
+	Methods []methodChoice
 	Current string
 	PostURL string
 	First   bool // no attempt yet: the shopper picks how to pay for the first time
@@ -41,7 +41,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 		v.PostURL = h.PayURL(o)
 	}
 	for _, m := range h.Registry.Methods().For(o.Amount) {
-		v.Methods = append(v.Methods, m.ID())
+		v.Methods = append(v.Methods, choice(m))
 		if m.ID() == o.Gateway+"_"+o.Method || (v.Current == "" && v.First) {
 			v.Current = m.ID()
 		}

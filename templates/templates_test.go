@@ -48,7 +48,13 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 	ids := strings.Fields(`result.success.title result.failure.title result.pending.title result.awaiting.title result.expired.title result.refunded.title
 		result.success.body result.failure.body result.pending.body result.awaiting.body result.expired.body result.refunded.body
 		method.ecpay_credit method.ecpay_credit.hint method.sinopac_card method.sinopac_card.hint
-		method.sinopac_atm method.sinopac_atm.hint reason.declined reason.generic reason.unavailable`)
+		method.sinopac_atm method.sinopac_atm.hint reason.declined reason.generic reason.unavailable
+		result.awaiting_store.title result.awaiting_store.body codes.atm.heading codes.atm.note codes.cvs.heading
+		codes.cvs.note codes.barcode.heading codes.barcode.note
+		bank.004 bank.005 bank.007 bank.012 bank.013 bank.807 bank.808 bank.812 bank.822`)
+	for _, m := range []string{"credit", "webatm", "atm", "cvs", "barcode", "applepay", "twqr"} {
+		ids = append(ids, "method.ecpay_"+m, "method.ecpay_"+m+".hint")
+	}
 	for _, st := range checkout.Statuses {
 		ids = append(ids, "status."+string(st))
 	}

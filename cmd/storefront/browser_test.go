@@ -156,7 +156,7 @@ func TestBrowserSinoPacATMTurnsGreen(t *testing.T) {
 		chromedp.Click(`#select-product-photos input[value=sinopac_atm]`, chromedp.ByQuery),
 		chromedp.Click(`#select-product-photos button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.virtual-account`, chromedp.ByQuery),
-		chromedp.Text(`.virtual-account`, &account, chromedp.ByQuery),
+		chromedp.Text(`.virtual-account .code-text`, &account, chromedp.ByQuery),
 		chromedp.Location(&location),
 		// A marker that a reload would wipe out.
 		chromedp.Evaluate(`window.twpayNoReload = 42`, nil),

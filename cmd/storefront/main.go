@@ -200,7 +200,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		if len(cfg.Gateways) > 0 {
 			return nil, errors.New("sandbox mode uses the local sandboxes with public test credentials: unset TWPAY_ECPAY_*, TWPAY_SINOPAC_* and TWPAY_CREDITCENTER_* credentials, or set TWPAY_MODE=stage or production")
 		}
-		if cfg.Gateways, err = a.mountSandboxes(r, cfg.BaseURL, getenv("TWPAY_SANDBOX_GATEWAYS"), log, sched); err != nil {
+		if cfg.Gateways, err = a.mountSandboxes(r, cfg.BaseURL, getenv("TWPAY_SANDBOX_GATEWAYS"), getenv, log, sched); err != nil {
 			return nil, err
 		}
 	}
@@ -225,7 +225,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 
 // mountSandboxes mounts the local sandbox of each chosen gateway (all by
 // default) and returns adapters configured against them.
-func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logger, sched sandboxSchedules) ([]pay.Adapter, error) {
+func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, getenv func(string) string, log *slog.Logger, sched sandboxSchedules) ([]pay.Adapter, error) {
 	names := sandboxGateways
 	if only != "" {
 		names = strings.Split(only, ",")
@@ -235,22 +235,28 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logg
 		switch strings.TrimSpace(name) {
 		case ecpayadapter.Name:
 			a.ecpay = sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant),
-				RetryDelays: sched.ecpayNotify, Logger: log})
+				RetryDelays: sched.ecpayNotify, Logger: log, OrderLink: a.orderLink(ecpayadapter.Name)})
 			a.ecpay.Register(r.Group("/sandbox/ecpay"))
-			out = append(out, ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
+			cfg := ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
 				CheckoutURL: baseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5",
 				Refunds:     ecpayadapter.RefundConfig{DoActionURL: baseURL + "/sandbox/ecpay/CreditDetail/DoAction"},
-				QueryURL:    baseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"}))
+				QueryURL:    baseURL + "/sandbox/ecpay/Cashier/QueryTradeInfo/V5"}
+			// Limits, code lifetimes and methods from the environment, as
+			// in stage and production; only the credentials are the sandbox's.
+			if err := ecpayadapter.OptionsFromEnv(getenv, &cfg); err != nil {
+				return nil, err
+			}
+			out = append(out, ecpayadapter.New(cfg))
 		case sinopacadapter.Name:
 			a.sinopac = sandbox.NewSinoPac(sandbox.SinoPacConfig{Shops: []sandbox.SinoPacShop{demoSinoPacShop},
 				KeyID: demoSinoPacKeyID, PublicURL: baseURL + "/sandbox/sinopac",
-				BackendDelays: sched.sinopacBackend, Logger: log})
+				BackendDelays: sched.sinopacBackend, Logger: log, OrderLink: a.orderLink(sinopacadapter.Name)})
 			a.sinopac.Register(r.Group("/sandbox/sinopac"))
 			out = append(out, sinopacadapter.New(sinopacadapter.Config{APIURL: a.sinopac.APIBaseURL(),
 				Shops: []sinopacadapter.Shop{{ShopNo: demoSinoPacShop.ShopNo, Keys: demoSinoPacShop.Keys, KeyID: demoSinoPacKeyID}}}))
 		case creditcenteradapter.Name:
 			a.creditcenter = sandbox.NewCreditCenter(sandbox.CreditCenterConfig{Merchants: []creditcenter.Merchant{demoCreditCenter},
-				NotifyDelays: sched.creditcenterNotify, Logger: log})
+				NotifyDelays: sched.creditcenterNotify, Logger: log, OrderLink: a.orderLink(creditcenteradapter.Name)})
 			a.creditcenter.Register(r.Group("/sandbox/creditcenter"))
 			out = append(out, creditcenteradapter.New(creditcenteradapter.Config{Merchants: []creditcenter.Merchant{demoCreditCenter},
 				FormURL: baseURL + "/sandbox/creditcenter/form_Sc_to5.php", RecheckURL: baseURL + "/sandbox/creditcenter/g_recheck.php",
@@ -260,6 +266,19 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, log *slog.Logg
 		}
 	}
 	return out, nil
+}
+
+// orderLink links a sandbox's trades to the shop's order pages, once the
+// plugin is built (the sandboxes come first).
+func (a *app) orderLink(gateway string) sandbox.OrderLinker {
+	return func(tradeNo string) string {
+		if a.plugin == nil {
+			return ""
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return a.plugin.OrderURLForTrade(ctx, gateway, tradeNo)
+	}
 }
 
 // demoSideEffects stands in for what a real shop does when a payment

@@ -151,7 +151,7 @@ func TestSinoPacATMJourney(t *testing.T) {
 			if !page.Has(c.heading) || !page.Has(c.account) || !page.Has("807") || !page.Has(`hx-trigger="every 2s"`) {
 				t.Fatalf("ATM page:\n%s", page.Body)
 			}
-			account := testhttp.Between(string(page.Body), `<dd class="virtual-account">`, `<`)
+			account := testhttp.Between(string(page.Body), `<dd class="virtual-account"><span class="code-text" data-code="`, `"`)
 			no := orderNoFrom(t, page)
 			if len(account) != 14 {
 				t.Fatalf("virtual account %q", account)

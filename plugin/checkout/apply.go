@@ -275,10 +275,7 @@ func decide(o *Order, a *Attempt, r gateway.Result) (Verdict, string) {
 		}
 		return Applied, ""
 	case gateway.CodesIssued:
-		if a.Status != Pending {
-			return Duplicate, "codes already issued"
-		}
-		return Applied, ""
+		return decideCodes(o, a)
 	case gateway.Expired:
 		switch a.Status {
 		case Pending, AwaitingPayment:
@@ -312,6 +309,10 @@ func (s *Store) transition(c *change, o *Order, a *Attempt, in Inbound, ev *Even
 	set(&a.Card4, digitsOnly(r.Card4, 4))
 	set(&a.BankCode, r.BankCode)
 	set(&a.VirtualAccount, r.VirtualAccount)
+	set(&a.PaymentNo, r.PaymentNo)
+	set(&a.Barcode1, r.Barcodes[0])
+	set(&a.Barcode2, r.Barcodes[1])
+	set(&a.Barcode3, r.Barcodes[2])
 	if !r.PayUntil.IsZero() {
 		until := r.PayUntil
 		a.PayUntil = &until
@@ -321,7 +322,8 @@ func (s *Store) transition(c *change, o *Order, a *Attempt, in Inbound, ev *Even
 	}
 	q := c.tx.NewUpdate().Model(a).
 		Column("status", "gateway_trade_no", "result_code", "payment_type", "card6", "card4",
-			"bank_code", "virtual_account", "pay_until", "gateway_payment_id").
+			"bank_code", "virtual_account", "payment_no", "barcode_1", "barcode_2", "barcode_3",
+			"pay_until", "gateway_payment_id").
 		Set("updated_at = now()").WherePK()
 	if attemptTo == Expired {
 		q = q.Set("expired_at = now()")

@@ -130,7 +130,11 @@ type Attempt struct {
 	GatewayPaymentID string     `bun:",notnull"`
 	BankCode         string     `bun:",notnull"` // ATM: the bank to transfer to
 	VirtualAccount   string     `bun:",notnull"` // ATM: the account to transfer to
-	PayUntil         *time.Time `bun:""`         // the shopper can pay until then (ATM deadline, hosted page)
+	PaymentNo        string     `bun:",notnull"` // convenience store: the kiosk payment number
+	Barcode1         string     `bun:"barcode_1,notnull"`
+	Barcode2         string     `bun:"barcode_2,notnull"`
+	Barcode3         string     `bun:"barcode_3,notnull"` // convenience store: the three barcodes to scan
+	PayUntil         *time.Time `bun:""`                  // the shopper can pay until then (ATM deadline, hosted page)
 	StartState       StartState `bun:",notnull"`
 	// Reconciliation's bookkeeping (see Store.Due and Store.Queried).
 	NextQueryAt    time.Time  `bun:",notnull"`

@@ -43,8 +43,11 @@ type Result struct {
 	Message         string // gateway result text, for the event log only (never shown as is)
 	PaymentType     string // e.g. Credit_CreditCard
 	Card6, Card4    string // first 6 / last 4 digits when the gateway tells us
-	// Payment instructions issued with CodesIssued (an ATM virtual account)
-	// and until when they can be paid.
+	// Payment instructions issued with CodesIssued (an ATM virtual account,
+	// a convenience-store payment number, three barcodes) and until when
+	// they can be paid.
 	BankCode, VirtualAccount string
+	PaymentNo                string
+	Barcodes                 [3]string
 	PayUntil                 time.Time
 }

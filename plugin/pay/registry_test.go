@@ -27,7 +27,7 @@ func TestRegistry(t *testing.T) {
 	for _, m := range r.Methods() {
 		ids = append(ids, m.ID())
 	}
-	if got := strings.Join(ids, ","); got != "ecpay_credit,sinopac_card" {
+	if got := strings.Join(ids, ","); got != "ecpay_credit,ecpay_webatm,ecpay_atm,ecpay_cvs,ecpay_barcode,sinopac_card" {
 		t.Fatalf("methods %s", got)
 	}
 	if a, ok := r.Adapter("sinopac"); !ok || a != pay.Adapter(sp) {

@@ -36,6 +36,7 @@ type CreditCenterConfig struct {
 	Client       *http.Client // posts bk_posturl (default: 10 s timeout)
 	Logger       *slog.Logger // card numbers and check codes never reach it
 	Now          func() time.Time
+	OrderLink    OrderLinker // links each trade on the index page to the shop's order
 }
 
 // CreditCenterDemoMerchant is the sandbox's own merchant: not one of the
@@ -104,6 +105,7 @@ type CreditCenter struct {
 	log       *slog.Logger
 	now       func() time.Time
 	callbacks *deliverer
+	orderLink OrderLinker
 
 	mu       sync.Mutex
 	trades   []*ccTrade
@@ -116,7 +118,7 @@ type CreditCenter struct {
 
 // NewCreditCenter returns a sandbox with cfg's defaults. Call Close when done.
 func NewCreditCenter(cfg CreditCenterConfig) *CreditCenter {
-	s := &CreditCenter{merchants: map[string]creditcenter.Merchant{}, log: cfg.Logger, now: cfg.Now,
+	s := &CreditCenter{merchants: map[string]creditcenter.Merchant{}, log: cfg.Logger, now: cfg.Now, orderLink: cfg.OrderLink,
 		byRef: map[string]*ccTrade{}, byKey: map[string]*ccTrade{}, byNo: map[string]*ccTrade{},
 		rechecks: map[string]ccRecheck{}, gwsrs: map[string]bool{}}
 	ms := cfg.Merchants
@@ -147,6 +149,7 @@ func (s *CreditCenter) Register(r gin.IRouter) {
 	r.POST("/g_recheck.php", s.recheck)
 	r.GET("/g_recheck.php", s.recheck) // the spec says POST or GET
 	r.POST("/tester", s.tester)
+	r.POST("/tester/callbacks", s.testerFaults)
 }
 
 // Close stops deliveries and waits for them.
@@ -182,7 +185,7 @@ func ccNotAck(body []byte) string {
 	return ""
 }
 
-var ccPages = parseTemplates(template.FuncMap{"twd": formatTWD}, "templates/creditcenter_*.html")
+var ccPages = parseTemplates(template.FuncMap{"twd": formatTWD}, "templates/creditcenter_*.html", "templates/shared_*.html")
 
 func (s *CreditCenter) message(c *gin.Context, status int, msg string) {
 	renderHTML(c, ccPages, status, "creditcenter_message.html", struct{ Title, Message string }{"信用卡中心 Credit center", msg})
@@ -375,7 +378,7 @@ func (s *CreditCenter) startNotifyLocked(t *ccTrade) {
 		return
 	}
 	body := []byte(t.result.Encode())
-	s.callbacks.startLocked(&t.notify, func(int) Delivery {
+	s.callbacks.startLocked(&t.notify, t.key(), func(int) Delivery {
 		return s.callbacks.post(t.notifyURL, "application/x-www-form-urlencoded", body, ccNotAck)
 	}, "bk_posturl delivered", "od_sob", t.orderNo)
 }
@@ -510,6 +513,7 @@ type ccIndexTrade struct {
 	Created                                 time.Time
 	Deliveries, Extra                       []Delivery
 	Settled                                 bool
+	Tester                                  testerRow
 }
 
 func (s *CreditCenter) index(c *gin.Context) {
@@ -519,7 +523,8 @@ func (s *CreditCenter) index(c *gin.Context) {
 		t := s.trades[i]
 		row := ccIndexTrade{Client: t.merchant.Client, OrderNo: t.orderNo, Amount: t.amount, Created: t.created,
 			NotifyURL: t.notifyURL, Deliveries: t.notify.entriesLocked(), Extra: append([]Delivery(nil), t.extra...),
-			State: "未付款 Unpaid", Settled: t.result != nil}
+			State: "未付款 Unpaid", Settled: t.result != nil,
+			Tester: newTesterRow(strings.TrimSuffix(c.Request.URL.Path, "/"), t.orderNo, s.callbacks.faultViewLocked(t.key()))}
 		if t.result != nil {
 			row.Card = maskCard(t.result.Card6, t.result.Card4)
 			row.State = "已授權 Authorised"
@@ -530,6 +535,11 @@ func (s *CreditCenter) index(c *gin.Context) {
 		rows = append(rows, row)
 	}
 	s.mu.Unlock()
+	for i := range rows {
+		if s.orderLink != nil {
+			rows[i].Tester.OrderURL = s.orderLink(rows[i].OrderNo)
+		}
+	}
 	renderHTML(c, ccPages, http.StatusOK, "creditcenter_index.html", struct {
 		Title  string
 		Base   string

@@ -20,6 +20,7 @@ type Delivery struct {
 	Body   string    // the shop's answer, truncated to 200 bytes
 	Acked  bool      // the answer is an ack by the gateway's own rule (see Deliveries, BackendDeliveries)
 	Err    string    // transport error, or why the answer is not an ack
+	Note   string    // a tester's fault that shaped this delivery (dropped, duplicate, ...)
 }
 
 // deliveryLog is one callback's deliveries: an ECPay trade's ReturnURL
@@ -72,6 +73,7 @@ type deliverer struct {
 	// guarded by mu
 	closed  bool
 	changed chan struct{} // closed and replaced on every state change
+	faults  faultState    // testers' faults by trade key (faults.go)
 }
 
 // deliveryConfig configures a deliverer. Delays defaults to DefaultDelays,
@@ -107,6 +109,7 @@ func newDeliverer(mu *sync.Mutex, cfg deliveryConfig) *deliverer {
 		d.client = &http.Client{Timeout: 10 * time.Second}
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.faults.init()
 	return d
 }
 
@@ -117,21 +120,23 @@ func (d *deliverer) broadcastLocked() {
 }
 
 // startLocked runs l's schedule in the background unless l was started
-// before or the deliverer is closed. attempt performs delivery n (from 0)
-// and returns its record; each is logged as logMsg with logArgs. Caller
-// holds mu.
-func (d *deliverer) startLocked(l *deliveryLog, attempt func(n int) Delivery, logMsg string, logArgs ...any) {
+// before or the deliverer is closed. key names the trade l belongs to
+// (for the tester's faults); attempt performs delivery n (from 0) and
+// returns its record; each is logged as logMsg with logArgs. Caller holds
+// mu.
+func (d *deliverer) startLocked(l *deliveryLog, key string, attempt func(n int) Delivery, logMsg string, logArgs ...any) {
 	if d.closed || l.started {
 		return
 	}
 	l.started = true
+	fault, sent, releases := d.takeLocked(key)
 	d.wg.Add(1)
-	go d.run(l, attempt, d.log.With(logArgs...), logMsg)
+	go d.run(l, key, fault, sent, releases, attempt, d.log.With(logArgs...), logMsg)
 }
 
 // run delivers on the schedule until the shop acknowledges, the schedule
-// ends, or the deliverer closes.
-func (d *deliverer) run(l *deliveryLog, attempt func(n int) Delivery, log *slog.Logger, logMsg string) {
+// ends, or the deliverer closes, shaped by the tester's fault.
+func (d *deliverer) run(l *deliveryLog, key string, f armedFault, sent, releases int, attempt func(n int) Delivery, log *slog.Logger, logMsg string) {
 	defer d.wg.Done()
 	defer func() {
 		d.mu.Lock()
@@ -139,17 +144,56 @@ func (d *deliverer) run(l *deliveryLog, attempt func(n int) Delivery, log *slog.
 		d.broadcastLocked()
 		d.mu.Unlock()
 	}()
+	record := func(dl Delivery) {
+		d.mu.Lock()
+		l.entries = append(l.entries, dl)
+		l.acked = l.acked || dl.Acked
+		d.faults.sent[key]++
+		d.broadcastLocked()
+		d.mu.Unlock()
+	}
+	switch f.fault {
+	case FaultDrop:
+		record(Delivery{At: d.now(), Err: "not sent", Note: "dropped by the tester"})
+		log.Info(logMsg + ": dropped by the tester")
+		return
+	case FaultDelay:
+		if !sleepCtx(d.ctx, f.delay) {
+			return
+		}
+	case FaultReorder:
+		d.mu.Lock()
+		d.faults.held[key]++
+		d.broadcastLocked()
+		d.mu.Unlock()
+		err := d.wait(d.ctx, func() (bool, error) {
+			return d.closed || d.faults.sent[key] > sent || d.faults.releases[key] > releases, nil
+		})
+		d.mu.Lock()
+		d.faults.held[key]--
+		d.broadcastLocked()
+		d.mu.Unlock()
+		if err != nil {
+			return
+		}
+	}
 	for i, delay := range d.delays {
 		if !sleepCtx(d.ctx, delay) {
 			return
 		}
 		dl := attempt(i)
-		d.mu.Lock()
-		l.entries = append(l.entries, dl)
-		l.acked = l.acked || dl.Acked
-		d.broadcastLocked()
-		d.mu.Unlock()
+		if f.fault != "" && i == 0 {
+			dl.Note = string(f.fault) + " (tester)"
+		}
+		record(dl)
 		log.Info(logMsg, "attempt", i+1, "status", dl.Status, "acked", dl.Acked, "err", dl.Err)
+		if f.fault == FaultDuplicate && i == 0 {
+			again := attempt(i)
+			again.Note = "duplicate (tester)"
+			record(again)
+			log.Info(logMsg+": duplicate", "status", again.Status, "acked", again.Acked, "err", again.Err)
+			dl.Acked = dl.Acked || again.Acked
+		}
 		if dl.Acked {
 			return
 		}

@@ -3,12 +3,9 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"maps"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -34,6 +31,8 @@ type ECPayConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OrderLink links each trade on the index page to the shop's order.
+	OrderLink OrderLinker
 }
 
 // ErrECPayNotAcked is returned by WaitAcked when every scheduled delivery
@@ -68,6 +67,7 @@ type ecpayTrade struct {
 	ref      string            // opaque reference in the payment form
 	merchant ecpay.Merchant    // whose keys sign the results
 	checkout map[string]string // fields as posted (CheckMacValue included)
+	method   ecpayMethod       // from ChoosePayment
 	amount   int64
 	tradeNo  string    // ECPay's 16-digit TradeNo
 	created  time.Time // TradeDate
@@ -78,6 +78,8 @@ type ecpayTrade struct {
 	card6, card4 string            // the only card digits ever kept
 	result       map[string]string // notification fields without RtnMsg and CheckMacValue
 	notify       deliveryLog       // ReturnURL notifications
+	code         *ecpayCode        // ATM/CVS/BARCODE: the code issued, if any
+	info         deliveryLog       // PaymentInfoURL posts
 }
 
 // ECPay is an in-memory stand-in for ECPay's AIO stage service
@@ -87,13 +89,15 @@ type ECPay struct {
 	merchants ecpay.Merchants
 	log       *slog.Logger
 	now       func() time.Time
-	callbacks *deliverer // ReturnURL notifications, guarded by mu; closed by Close
+	callbacks *deliverer // ReturnURL and PaymentInfoURL posts, guarded by mu; closed by Close
+	orderLink OrderLinker
 
 	mu       sync.Mutex
 	trades   []*ecpayTrade          // creation order
 	byRef    map[string]*ecpayTrade // payment-form reference
 	byKey    map[string]*ecpayTrade // MerchantID + "\x00" + MerchantTradeNo: unique forever
 	byNo     map[string]*ecpayTrade // MerchantTradeNo -> latest trade
+	byCode   map[string]*ecpayTrade // vAccount, PaymentNo or a barcode -> its trade
 	tradeNos map[string]bool        // ECPay TradeNos handed out
 	refunds  *ecpayDoActions        // DoAction state (ecpay_doaction.go), made on first use
 }
@@ -104,7 +108,9 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 		merchants: cfg.Merchants,
 		log:       cfg.Logger,
 		now:       cfg.Now,
+		orderLink: cfg.OrderLink,
 		byRef:     map[string]*ecpayTrade{},
+		byCode:    map[string]*ecpayTrade{},
 		byKey:     map[string]*ecpayTrade{},
 		byNo:      map[string]*ecpayTrade{},
 		tradeNos:  map[string]bool{},
@@ -129,11 +135,24 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 
 // Register mounts the sandbox's routes on r, typically a group such as
 // router.Group("/sandbox/ecpay"). Paths mirror ECPay's own.
+//
+//	POST /Cashier/AioCheckOut/V5     checkout: card, WebATM/Apple Pay/TWQR or code page by ChoosePayment
+//	POST /pay, /pay-instant          the card page's and the instant methods' payment
+//	POST /issue                      ATM/CVS/BARCODE: issue the code (PaymentInfoURL, ClientRedirectURL)
+//	GET|POST /counter                the convenience-store counter / ATM that pays an issued code
+//	POST /Cashier/QueryTradeInfo/V5  QueryTradeInfo (urlencoded or multipart/form-data)
+//	POST /CreditDetail/DoAction      capture, refund, cancel (ecpay_doaction.go)
+//	GET /, POST /tester/callbacks    tester's overview and callback faults
 func (s *ECPay) Register(r gin.IRouter) {
 	r.GET("/", s.index)
 	r.POST("/Cashier/AioCheckOut/V5", s.checkout)
 	r.POST("/pay", s.pay)
+	r.POST("/pay-instant", s.payInstant)
+	r.POST("/issue", s.issue)
+	r.GET("/counter", s.counterPage)
+	r.POST("/counter", s.counterPay)
 	r.POST("/Cashier/QueryTradeInfo/V5", s.queryTradeInfo)
+	r.POST("/tester/callbacks", s.testerFaults)
 	r.POST("/CreditDetail/DoAction", s.doAction)
 }
 
@@ -165,19 +184,6 @@ func (s *ECPay) notifyLogLocked(merchantTradeNo string) *deliveryLog {
 // for their goroutines. Payments after Close are refused.
 func (s *ECPay) Close() { s.callbacks.close() }
 
-// readECPayForm reads an application/x-www-form-urlencoded body the way the
-// gateway does: bounded, every field single-valued (ecpay.ParseForm).
-func readECPayForm(c *gin.Context) (map[string]string, error) {
-	if mt, _, err := mime.ParseMediaType(c.ContentType()); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ecpay.ErrMalformed)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, ecpayMaxForm))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ecpay.ErrMalformed, err)
-	}
-	return ecpay.ParseForm(body)
-}
-
 // ecpayGroupBase is the mount point of the sandbox, from a request on one
 // of its routes, so links work under any group.
 func ecpayGroupBase(c *gin.Context, route string) string {
@@ -188,7 +194,7 @@ var ecpayPages = parseTemplates(template.FuncMap{
 	"twd":   formatTWD,
 	"items": func(s string) []string { return strings.Split(s, "#") },
 	"date":  ecpay.FormatDate,
-}, "templates/ecpay_*.html")
+}, "templates/ecpay_*.html", "templates/shared_*.html")
 
 // ecpayErrorPage is the data of ecpay_error.html: an ECPay-style code and message.
 type ecpayErrorPage struct {
@@ -199,44 +205,6 @@ type ecpayErrorPage struct {
 
 func (s *ECPay) errorPage(c *gin.Context, status int, code, msg string) {
 	renderHTML(c, ecpayPages, status, "ecpay_error.html", ecpayErrorPage{Title: "錯誤 Error", Code: code, Message: msg})
-}
-
-// Index page: every trade, most recent first, with its delivery log.
-
-type ecpayIndexTrade struct {
-	MerchantID, MerchantTradeNo, TradeNo, ItemName, State, Card string
-	Amount                                                      int64
-	Created                                                     time.Time
-	ReturnURL                                                   string
-	Deliveries                                                  []Delivery
-}
-
-func (s *ECPay) index(c *gin.Context) {
-	s.mu.Lock()
-	rows := make([]ecpayIndexTrade, 0, len(s.trades))
-	for i := len(s.trades) - 1; i >= 0; i-- {
-		t := s.trades[i]
-		row := ecpayIndexTrade{
-			MerchantID: t.merchant.ID, MerchantTradeNo: t.checkout["MerchantTradeNo"], TradeNo: t.tradeNo,
-			ItemName: t.checkout["ItemName"], Amount: t.amount, Created: t.created,
-			ReturnURL: t.checkout["ReturnURL"], Deliveries: t.notify.entriesLocked(), Card: maskCard(t.card6, t.card4),
-		}
-		switch t.state {
-		case ecpayCreated:
-			row.State = "未付款 Unpaid"
-		case ecpayPaid:
-			row.State = "已付款 Paid"
-		case ecpayDeclined:
-			row.State = "拒絕交易 Declined"
-		}
-		rows = append(rows, row)
-	}
-	s.mu.Unlock()
-	renderHTML(c, ecpayPages, http.StatusOK, "ecpay_index.html", struct {
-		Title  string
-		Trades []ecpayIndexTrade
-		Base   string
-	}{"綠界模擬 ECPay sandbox", rows, strings.TrimSuffix(c.Request.URL.Path, "/")})
 }
 
 // cloneFields copies a field map (results are re-signed per use).

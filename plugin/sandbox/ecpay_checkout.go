@@ -31,12 +31,6 @@ const (
 	ecpayCodeSandbox   = "SANDBOX"  // valid for ECPay, but not simulated here
 )
 
-// Credit card amount limits for individual members, per order (ecpay.md §3.4).
-const (
-	ecpayCreditMin = 5
-	ecpayCreditMax = 199999
-)
-
 // ecpayReject is a refused checkout: HTTP 400 with an ECPay-style code.
 type ecpayReject struct{ Code, Msg string }
 
@@ -57,7 +51,17 @@ var ecpayMaxRunes = map[string]int{
 // validateCheckout applies ECPay's AioCheckOut V5 rules (ecpay.md §3) to a
 // posted form, in the order a gateway would: shape, merchant, signature,
 // then business rules. Uniqueness of MerchantTradeNo is checked when storing.
-func (s *ECPay) validateCheckout(f map[string]string) (ecpay.Merchant, int64, *ecpayReject) {
+func (s *ECPay) validateCheckout(f map[string]string) (ecpay.Merchant, int64, ecpayMethod, *ecpayReject) {
+	m, amount, rej := s.validateCommon(f)
+	if rej != nil {
+		return m, amount, ecpayMethod{}, rej
+	}
+	method, rej := validateMethod(f, amount)
+	return m, amount, method, rej
+}
+
+// validateCommon checks what every ChoosePayment shares.
+func (s *ECPay) validateCommon(f map[string]string) (ecpay.Merchant, int64, *ecpayReject) {
 	for _, name := range ecpay.RequiredCheckoutFields {
 		if f[name] == "" {
 			return ecpay.Merchant{}, 0, ecpayRejectf(ecpayCodeParameter, "參數錯誤 Parameter error: %s is required", name)
@@ -86,21 +90,10 @@ func (s *ECPay) validateCheckout(f map[string]string) (ecpay.Merchant, int64, *e
 		return m, 0, ecpayRejectf(ecpayCodeAmount, "交易金額錯誤 TotalAmount must be a positive whole number of TWD")
 	}
 	amount, _ := strconv.ParseInt(f["TotalAmount"], 10, 64)
-	choose := f["ChoosePayment"]
-	if !ecpay.ChoosePayments[choose] {
-		return m, 0, ecpayRejectf(ecpayCodePayment, "付款方式錯誤 ChoosePayment %q is not supported", choose)
-	}
-	if choose == "Credit" && (amount < ecpayCreditMin || amount > ecpayCreditMax) {
-		return m, 0, ecpayRejectf(ecpayCodeAmount, "交易金額錯誤 TotalAmount for Credit must be %d-%d TWD", ecpayCreditMin, ecpayCreditMax)
-	}
-	if choose != "Credit" && choose != "ALL" {
-		// Valid for ECPay, but this stand-in only simulates credit cards.
-		return m, 0, ecpayRejectf(ecpayCodeSandbox, "模擬環境僅支援信用卡 The sandbox simulates only ChoosePayment=Credit or ALL, not %s", choose)
-	}
 	if v, ok := f["NeedExtraPaidInfo"]; ok && v != "Y" && v != "N" {
 		return m, 0, ecpayRejectf(ecpayCodeParameter, "參數錯誤 Parameter error: NeedExtraPaidInfo must be Y or N")
 	}
-	for _, name := range []string{"ReturnURL", "OrderResultURL", "ClientBackURL"} {
+	for _, name := range []string{"ReturnURL", "OrderResultURL", "ClientBackURL", "PaymentInfoURL", "ClientRedirectURL"} {
 		v, ok := f[name]
 		if !ok || (v == "" && name != "ReturnURL") {
 			continue
@@ -120,6 +113,42 @@ func (s *ECPay) validateCheckout(f map[string]string) (ecpay.Merchant, int64, *e
 		}
 	}
 	return m, amount, nil
+}
+
+// validateMethod applies the chosen method's own rules: its amount
+// limits and its expiry field (ecpay.md §3.3, §3.4).
+func validateMethod(f map[string]string, amount int64) (ecpayMethod, *ecpayReject) {
+	choose := f["ChoosePayment"]
+	if !ecpay.ChoosePayments[choose] {
+		return ecpayMethod{}, ecpayRejectf(ecpayCodePayment, "付款方式錯誤 ChoosePayment %q is not supported", choose)
+	}
+	method, ok := ecpayMethods[choose]
+	if !ok {
+		// Valid for ECPay (BNPL, WeiXin), but not simulated here.
+		return method, ecpayRejectf(ecpayCodeSandbox, "模擬環境不支援 The sandbox does not simulate ChoosePayment=%s", choose)
+	}
+	if amount < method.min || amount > method.max {
+		return method, ecpayRejectf(ecpayCodeAmount, "交易金額錯誤 TotalAmount for %s must be %d-%d TWD", choose, method.min, method.max)
+	}
+	// The CVS and BARCODE caps are UNCONFIRMED (ecpay.md §3.3): the
+	// sandbox takes the tighter published ones, 43200 minutes and 30 days.
+	bounds := map[string]struct {
+		field    string
+		min, max int
+	}{
+		ecpay.PayATM:     {"ExpireDate", 1, ecpay.MaxATMExpireDays},
+		ecpay.PayCVS:     {"StoreExpireDate", 1, ecpay.MaxCVSExpireMinutes},
+		ecpay.PayBarcode: {"StoreExpireDate", 1, ecpay.MaxBarcodeExpireDays},
+	}
+	if b, ok := bounds[choose]; ok {
+		if v, set := f[b.field]; set {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < b.min || n > b.max {
+				return method, ecpayRejectf(ecpayCodeParameter, "參數錯誤 Parameter error: %s for %s must be %d-%d", b.field, choose, b.min, b.max)
+			}
+		}
+	}
+	return method, nil
 }
 
 // ecpayPayPage is the data of ecpay_pay.html.
@@ -150,9 +179,9 @@ func (s *ECPay) checkout(c *gin.Context) {
 		return
 	}
 	var t *ecpayTrade
-	m, amount, rej := s.validateCheckout(f)
+	m, amount, method, rej := s.validateCheckout(f)
 	if rej == nil {
-		t, rej = s.store(m, f, amount)
+		t, rej = s.store(m, f, amount, method)
 	}
 	if rej != nil {
 		s.log.Info("checkout refused", "merchant", f["MerchantID"], "trade", f["MerchantTradeNo"], "code", rej.Code, "msg", rej.Msg)
@@ -160,7 +189,14 @@ func (s *ECPay) checkout(c *gin.Context) {
 		return
 	}
 	s.log.Info("checkout accepted", "merchant", m.ID, "trade", f["MerchantTradeNo"], "amount", amount, "trade_no", t.tradeNo)
-	renderHTML(c, ecpayPages, http.StatusOK, "ecpay_pay.html", s.payPage(c, t, "/Cashier/AioCheckOut/V5", ""))
+	switch method.page {
+	case ecpayOnInstant:
+		renderHTML(c, ecpayPages, http.StatusOK, "ecpay_instant.html", s.instantPage(c, t, "/Cashier/AioCheckOut/V5"))
+	case ecpayOnCode:
+		renderHTML(c, ecpayPages, http.StatusOK, "ecpay_code.html", s.codePage(c, t, "/Cashier/AioCheckOut/V5", ""))
+	default:
+		renderHTML(c, ecpayPages, http.StatusOK, "ecpay_pay.html", s.payPage(c, t, "/Cashier/AioCheckOut/V5", ""))
+	}
 }
 
 func (s *ECPay) payPage(c *gin.Context, t *ecpayTrade, route, formErr string) ecpayPayPage {
@@ -182,7 +218,7 @@ func (s *ECPay) payPage(c *gin.Context, t *ecpayTrade, route, formErr string) ec
 
 // store records an accepted checkout, refusing a MerchantTradeNo the
 // merchant used before (unique forever, even after failure: ecpay.md §3.1).
-func (s *ECPay) store(m ecpay.Merchant, f map[string]string, amount int64) (*ecpayTrade, *ecpayReject) {
+func (s *ECPay) store(m ecpay.Merchant, f map[string]string, amount int64, method ecpayMethod) (*ecpayTrade, *ecpayReject) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -194,6 +230,7 @@ func (s *ECPay) store(m ecpay.Merchant, f map[string]string, amount int64) (*ecp
 		ref:      randomHex(16),
 		merchant: m,
 		checkout: cloneFields(f),
+		method:   method,
 		amount:   amount,
 		created:  now,
 	}

@@ -85,11 +85,8 @@ func (s *ECPay) pay(c *gin.Context) {
 		s.errorPage(c, http.StatusBadRequest, ecpayCodeParameter, "參數錯誤 Parameter error: malformed form")
 		return
 	}
-	s.mu.Lock()
-	t := s.byRef[form["ref"]]
-	s.mu.Unlock()
+	t := s.tradeFor(c, form["ref"], ecpayOnCard)
 	if t == nil {
-		s.errorPage(c, http.StatusNotFound, ecpayCodeSandbox, "查無交易 Unknown trade")
 		return
 	}
 	now := s.now()
@@ -100,54 +97,99 @@ func (s *ECPay) pay(c *gin.Context) {
 		return
 	}
 
-	// Settle the trade once, under the lock, and start its notifications.
+	s.settle(c, t, ecpayPayment{paymentType: ecpayCreditPayment, card6: card.card6, card4: card.card4,
+		declined: card.declined, fee: ecpayCreditFee(t.amount)})
+}
+
+// tradeFor finds the trade a payment form names and checks it is taken on
+// that page; it writes the error page and returns nil otherwise.
+func (s *ECPay) tradeFor(c *gin.Context, ref string, page ecpayPage) *ecpayTrade {
 	s.mu.Lock()
+	t := s.byRef[ref]
+	s.mu.Unlock()
+	switch {
+	case t == nil:
+		s.errorPage(c, http.StatusNotFound, ecpayCodeSandbox, "查無交易 Unknown trade")
+		return nil
+	case t.method.page != page:
+		s.errorPage(c, http.StatusConflict, ecpayCodeSandbox, "付款方式不符 This trade is paid another way ("+t.method.choose+")")
+		return nil
+	}
+	return t
+}
+
+// ecpayPayment is how a trade was paid (or declined).
+type ecpayPayment struct {
+	paymentType  string
+	card6, card4 string
+	declined     bool
+	fee          int64
+	extra        map[string]string // method-specific fields of the full set (ATMAccBank, PaymentNo, PayFrom, ...)
+}
+
+// settleLocked pays (or declines) the trade once and starts its ReturnURL
+// notifications; "" or why it cannot. Caller holds s.mu.
+func (s *ECPay) settleLocked(t *ecpayTrade, p ecpayPayment) string {
 	switch {
 	case t.state != ecpayCreated:
-		s.mu.Unlock()
-		s.errorPage(c, http.StatusConflict, ecpayCodeSandbox, "此交易已完成 This trade is already settled")
-		return
+		return "此交易已完成 This trade is already settled"
 	case s.callbacks.closed:
-		s.mu.Unlock()
-		s.errorPage(c, http.StatusServiceUnavailable, ecpayCodeSandbox, "模擬環境已關閉 The sandbox is shutting down")
-		return
+		return "模擬環境已關閉 The sandbox is shutting down"
 	}
-	t.state, t.paidAt, t.card6, t.card4 = ecpayPaid, now, card.card6, card.card4
-	if card.declined {
+	t.state, t.paidAt, t.card6, t.card4 = ecpayPaid, s.now(), p.card6, p.card4
+	if p.declined {
 		t.state = ecpayDeclined
 	}
-	t.result = s.resultFields(t, card)
+	t.result = s.resultFields(t, p)
 	s.callbacks.broadcastLocked()
 	s.startNotifyLocked(t)
-	s.mu.Unlock()
+	return ""
+}
 
+// settle pays a trade on its own page (card, WebATM, ...) and sends the
+// shopper's browser on to OrderResultURL.
+func (s *ECPay) settle(c *gin.Context, t *ecpayTrade, p ecpayPayment) {
+	s.mu.Lock()
+	if why := s.settleLocked(t, p); why != "" {
+		s.mu.Unlock()
+		s.errorPage(c, http.StatusConflict, ecpayCodeSandbox, why)
+		return
+	}
+	s.mu.Unlock()
 	s.log.Info("payment", "merchant", t.merchant.ID, "trade", t.checkout["MerchantTradeNo"],
-		"trade_no", t.tradeNo, "rtn_code", t.result["RtnCode"], "card", maskCard(card.card6, card.card4))
+		"trade_no", t.tradeNo, "rtn_code", t.result["RtnCode"], "type", p.paymentType, "card", maskCard(p.card6, p.card4))
 
 	// Real ECPay notifies the shop's ReturnURL about when it sends the
 	// shopper back, so the shop usually knows the result on arrival. Wait
 	// (bounded) for the first delivery to finish (or for the notifications
 	// to end without one) to behave the same way.
-	wait, cancel := context.WithTimeout(c.Request.Context(), ecpayFirstDeliveryWait)
-	_ = s.callbacks.wait(wait, func() (bool, error) { return t.notify.firstDoneLocked(), nil })
-	cancel()
+	s.waitFirst(c, &t.notify)
 
 	msg := ecpayMsgBrowser
-	if card.declined {
+	if p.declined {
 		msg = ecpayMsgDeclined
 	}
 	page := ecpayResultPage{
 		Title:         "付款結果 Payment result",
-		Paid:          !card.declined,
+		Paid:          !p.declined,
 		Amount:        t.amount,
 		MerchantTrade: t.checkout["MerchantTradeNo"],
 		ClientBackURL: t.checkout["ClientBackURL"],
 	}
 	if u := t.checkout["OrderResultURL"]; u != "" {
 		page.Action = u
+		s.mu.Lock()
 		page.Fields = ecpay.SortedFields(t.signed(msg))
+		s.mu.Unlock()
 	}
 	renderHTML(c, ecpayPages, http.StatusOK, "ecpay_result.html", page)
+}
+
+// waitFirst waits (bounded) until l's first delivery was made or none will be.
+func (s *ECPay) waitFirst(c *gin.Context, l *deliveryLog) {
+	wait, cancel := context.WithTimeout(c.Request.Context(), ecpayFirstDeliveryWait)
+	defer cancel()
+	_ = s.callbacks.wait(wait, func() (bool, error) { return l.firstDoneLocked(), nil })
 }
 
 // ecpayResultPage is the data of ecpay_result.html: an auto-submitting form
@@ -163,8 +205,11 @@ type ecpayResultPage struct {
 }
 
 // resultFields builds the ReturnURL notification (ecpay.md §4.1, §4.3)
-// without RtnMsg and CheckMacValue, which depend on the delivery. Caller holds s.mu.
-func (s *ECPay) resultFields(t *ecpayTrade, card ecpayCard) map[string]string {
+// without RtnMsg and CheckMacValue, which depend on the delivery. With
+// NeedExtraPaidInfo=Y it carries the full field set of a real stage
+// callback (vectors.json EV2), empty where a method has nothing to say.
+// Caller holds s.mu.
+func (s *ECPay) resultFields(t *ecpayTrade, p ecpayPayment) map[string]string {
 	co := t.checkout
 	paidAt := ecpay.FormatDate(t.paidAt)
 	f := map[string]string{
@@ -175,8 +220,8 @@ func (s *ECPay) resultFields(t *ecpayTrade, card ecpayCard) map[string]string {
 		"TradeNo":              t.tradeNo,
 		"TradeAmt":             strconv.FormatInt(t.amount, 10),
 		"PaymentDate":          paidAt,
-		"PaymentType":          ecpayCreditPayment,
-		"PaymentTypeChargeFee": strconv.FormatInt(ecpayCreditFee(t.amount), 10),
+		"PaymentType":          p.paymentType,
+		"PaymentTypeChargeFee": strconv.FormatInt(p.fee, 10),
 		"TradeDate":            ecpay.FormatDate(t.created),
 		"SimulatePaid":         "0",
 		// ECPay echoes the custom fields, and sends them empty when unset.
@@ -185,25 +230,43 @@ func (s *ECPay) resultFields(t *ecpayTrade, card ecpayCard) map[string]string {
 		"CustomField3": co["CustomField3"],
 		"CustomField4": co["CustomField4"],
 	}
-	if card.declined {
+	if p.declined {
 		// UNCONFIRMED: the fee and PaymentDate ECPay reports for a declined card.
 		f["RtnCode"] = ecpayRtnDeclined
 		f["PaymentTypeChargeFee"] = "0"
 	}
-	if co["NeedExtraPaidInfo"] == "Y" {
-		// Credit extras, lower-case as ECPay sends them; values modelled on a
-		// real stage callback (vectors.json EV2: auth_code 777777, eci 0).
-		extra := map[string]string{
+	if co["NeedExtraPaidInfo"] != "Y" {
+		return f
+	}
+	for _, k := range ecpayExtraFields {
+		f[k] = ""
+	}
+	if p.paymentType == ecpayCreditPayment {
+		// Credit extras, lower-case as ECPay sends them; values modelled on
+		// EV2 (auth_code 777777, eci 0). What a non-card payment sends in
+		// them is UNCONFIRMED: the sandbox leaves them empty.
+		for k, v := range map[string]string{
 			"gwsr": randomDigits(8), "process_date": paidAt, "auth_code": "777777",
-			"card4no": card.card4, "card6no": card.card6, "eci": "0", "amount": f["TradeAmt"],
+			"card4no": p.card4, "card6no": p.card6, "eci": "0", "amount": f["TradeAmt"],
 			"stage": "0", "stast": "0", "staed": "0",
 			"red_dan": "0", "red_de_amt": "0", "red_ok_amt": "0", "red_yet": "0",
-		}
-		for k, v := range extra {
+		} {
 			f[k] = v
 		}
 	}
+	for k, v := range p.extra {
+		f[k] = v
+	}
 	return f
+}
+
+// ecpayExtraFields are the fields a real stage callback carries beyond
+// the basic ones (vectors.json EV2: 46 fields with these).
+var ecpayExtraFields = []string{
+	"AlipayID", "AlipayTradeNo", "amount", "ATMAccBank", "ATMAccNo", "auth_code", "card4no", "card6no", "eci",
+	"ExecTimes", "Frequency", "gwsr", "PayFrom", "PaymentNo", "PeriodAmount", "PeriodType", "process_date",
+	"red_dan", "red_de_amt", "red_ok_amt", "red_yet", "staed", "stage", "stast", "TenpayTradeNo",
+	"TotalSuccessAmount", "TotalSuccessTimes", "WebATMAccBank", "WebATMAccNo", "WebATMBankName",
 }
 
 // ecpayCreditFee is the sandbox's PaymentTypeChargeFee: 1.5% rounded up, whole TWD.
@@ -224,7 +287,7 @@ func (t *ecpayTrade) signed(rtnMsg string) map[string]string {
 func (s *ECPay) startNotifyLocked(t *ecpayTrade) {
 	returnURL := t.checkout["ReturnURL"]
 	declined := t.result["RtnCode"] != ecpay.RtnPaid
-	s.callbacks.startLocked(&t.notify, func(n int) Delivery {
+	s.callbacks.startLocked(&t.notify, t.key(), func(n int) Delivery {
 		msg := ecpayMsgResend
 		switch {
 		case declined:

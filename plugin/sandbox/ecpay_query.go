@@ -14,7 +14,8 @@ import (
 const ecpayTimeStampWindow = 3 * time.Minute
 
 // queryTradeInfo answers QueryTradeInfo V5 (ecpay.md §5) with a signed
-// k=v&... body.
+// k=v&... body. It reads the request urlencoded or multipart/form-data,
+// as ECPay does (readECPayForm).
 //
 // Errors are answered as an unsigned "RtnCode=0&RtnMsg=..." body: HTTP 400
 // for a bad request (fields, merchant, CheckMacValue, TimeStamp) and HTTP
@@ -85,6 +86,13 @@ func (s *ECPay) queryFields(t *ecpayTrade) map[string]string {
 		"CustomField4":         co["CustomField4"],
 	}
 	switch t.state {
+	case ecpayCreated:
+		if t.code != nil {
+			// An issued, unpaid code: still TradeStatus 0; that ECPay already
+			// names its PaymentType then is UNCONFIRMED. A code past its
+			// deadline stays 0 too: §5 knows no "expired" status.
+			f["PaymentType"] = t.code.fields["PaymentType"]
+		}
 	case ecpayPaid:
 		fee := t.result["PaymentTypeChargeFee"]
 		f["TradeStatus"] = "1"

@@ -44,6 +44,8 @@ type SinoPacConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OrderLink links each order on the index page to the shop's order.
+	OrderLink OrderLinker
 }
 
 // Errors of PayATM and WaitBackendAcked.
@@ -147,6 +149,7 @@ type SinoPac struct {
 	log       *slog.Logger
 	now       func() time.Time
 	callbacks *deliverer // BackendURL deliveries, guarded by mu; closed by Close
+	orderLink OrderLinker
 
 	mu     sync.Mutex
 	nonces map[string]*sinopacNonce
@@ -173,6 +176,7 @@ func NewSinoPac(cfg SinoPacConfig) *SinoPac {
 		publicURL: strings.TrimSuffix(strings.TrimSpace(cfg.PublicURL), "/"),
 		log:       cfg.Logger,
 		now:       cfg.Now,
+		orderLink: cfg.OrderLink,
 		nonces:    map[string]*sinopacNonce{},
 		byKey:     map[string]*sinopacOrder{},
 		byNo:      map[string]*sinopacOrder{},
@@ -212,6 +216,7 @@ func NewSinoPac(cfg SinoPacConfig) *SinoPac {
 //	GET /atm, POST /atm/transfer          simulated ATM transfer
 //	GET /Bridge/PayWebATM, /Bridge/PayOTP WebATM / OTP (do not work, as in the real sandbox)
 //	GET /                                 tester's overview
+//	POST /tester/callbacks                tester's callback faults (drop, delay, duplicate, reorder)
 func (s *SinoPac) Register(r gin.IRouter) {
 	r.GET("/", s.index)
 	r.POST("/api/Nonce", s.apiNonce)
@@ -222,6 +227,7 @@ func (s *SinoPac) Register(r gin.IRouter) {
 	r.POST("/atm/transfer", s.atmTransfer)
 	r.GET("/Bridge/PayWebATM", s.webATMPage)
 	r.GET("/Bridge/PayOTP", s.webATMPage)
+	r.POST("/tester/callbacks", s.testerFaults)
 }
 
 // APIBaseURL is what sinopac.Client.BaseURL should be: PublicURL + "/api/".

@@ -23,7 +23,7 @@ func (s *SinoPac) startDeliveryLocked(o *sinopacOrder) {
 		return
 	}
 	body, _ := sinopac.Marshal(sinopacBackendPost{ShopNo: o.shopNo, PayToken: o.paid.token})
-	s.callbacks.startLocked(&o.backend, func(int) Delivery {
+	s.callbacks.startLocked(&o.backend, o.key(), func(int) Delivery {
 		return s.callbacks.post(o.req.BackendURL, "application/json", body, sinopacNotAck)
 	}, "BackendURL delivered", "shop", o.shopNo, "order", o.req.OrderNo)
 }

@@ -22,7 +22,7 @@ const sinopacMaxForm = 16 << 10
 var sinopacPages = parseTemplates(template.FuncMap{
 	"twd": formatTWD,
 	"tw":  func(t time.Time) string { return t.In(sinopac.Taipei).Format("2006-01-02 15:04") },
-}, "templates/sinopac_*.html")
+}, "templates/sinopac_*.html", "templates/shared_*.html")
 
 // sinopacMessagePage is the data of sinopac_message.html.
 type sinopacMessagePage struct {
@@ -299,6 +299,7 @@ type sinopacIndexOrder struct {
 	Created, Expires                                time.Time
 	Payments                                        []sinopacIndexPayment
 	Deliveries                                      []Delivery
+	Tester                                          testerRow
 }
 
 type sinopacIndexPayment struct {
@@ -318,6 +319,7 @@ func (s *SinoPac) index(c *gin.Context) {
 			CardPayURL: o.cardURL, ReturnURL: o.req.ReturnURL, BackendURL: o.req.BackendURL,
 			Amount: o.req.Amount, Created: o.created, Expires: o.expires,
 			Deliveries: o.backend.entriesLocked(),
+			Tester:     newTesterRow(sinopacMount(c, "/"), o.req.OrderNo, s.callbacks.faultViewLocked(o.key())),
 		}
 		if o.atm != nil {
 			row.AtmPayNo = o.atm.AtmPayNo
@@ -339,6 +341,14 @@ func (s *SinoPac) index(c *gin.Context) {
 		rows = append(rows, row)
 	}
 	s.mu.Unlock()
+	testers := make([]testerRow, len(rows))
+	for i := range rows {
+		testers[i] = rows[i].Tester
+	}
+	link(testers, s.orderLink)
+	for i := range rows {
+		rows[i].Tester = testers[i]
+	}
 	mount := sinopacMount(c, "/")
 	renderHTML(c, sinopacPages, http.StatusOK, "sinopac_index.html", struct {
 		Title  string

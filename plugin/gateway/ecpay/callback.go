@@ -129,23 +129,31 @@ func (ms Merchants) VerifyCallback(kind Kind, fields map[string]string) (Callbac
 		Card6:           fields["card6no"],
 		Card4:           fields["card4no"],
 	}
+	if cb.Result.Outcome == gateway.CodesIssued {
+		// A code-issued post without its code is malformed, not news.
+		in, err := ParseInstructions(fields)
+		if err != nil {
+			return Callback{}, err
+		}
+		cb.Result.BankCode, cb.Result.VirtualAccount = in.BankCode, in.VAccount
+		cb.Result.PaymentNo, cb.Result.Barcodes, cb.Result.PayUntil = in.PaymentNo, in.Barcodes, in.Deadline
+	}
 	return cb, nil
 }
 
-// outcome maps RtnCode per callback kind. A simulated payment is authentic
-// but moves no money, so it must never mark an order paid (ecpay.md §4.1).
-func outcome(kind Kind, rtnCode string, simulated bool) gateway.Outcome {
-	if simulated {
+// outcome maps RtnCode. A simulated payment is authentic but moves no
+// money, so it must never mark an order paid (ecpay.md §4.1). The codes
+// mean the same whichever URL they reach: a code-issued post that arrives
+// at ReturnURL (ECPay's fallback without PaymentInfoURL is UNCONFIRMED,
+// §4.4) issues codes there too instead of failing the attempt.
+func outcome(_ Kind, rtnCode string, simulated bool) gateway.Outcome {
+	switch {
+	case simulated:
 		return gateway.Ignored
-	}
-	if kind == PaymentInfo {
-		if rtnCode == RtnATMIssued || rtnCode == RtnCVSIssued {
-			return gateway.CodesIssued
-		}
-		return gateway.Failed
-	}
-	if rtnCode == RtnPaid {
+	case rtnCode == RtnPaid:
 		return gateway.Paid
+	case rtnCode == RtnATMIssued || rtnCode == RtnCVSIssued:
+		return gateway.CodesIssued
 	}
 	return gateway.Failed
 }

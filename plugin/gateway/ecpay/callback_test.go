@@ -20,6 +20,15 @@ func signedBody(m Merchant, f map[string]string) []byte {
 	return []byte(v.Encode())
 }
 
+// withAll returns f with the given name/value pairs set.
+func withAll(f map[string]string, kv ...string) map[string]string {
+	f = clone(f)
+	for i := 0; i+1 < len(kv); i += 2 {
+		f[kv[i]] = kv[i+1]
+	}
+	return f
+}
+
 func TestVerifyCallback(t *testing.T) {
 	ms := NewMerchants(StageMerchant)
 	paid := map[string]string{
@@ -39,8 +48,12 @@ func TestVerifyCallback(t *testing.T) {
 		{"declined", Notify, with("RtnCode", "10100248"), gateway.Failed, nil},
 		{"simulated", Notify, with("SimulatePaid", "1"), gateway.Ignored, nil},
 		{"browser paid", BrowserPost, with("RtnMsg", "Succeeded"), gateway.Paid, nil},
-		{"atm issued", PaymentInfo, with("RtnCode", "2"), gateway.CodesIssued, nil},
-		{"cvs issued", PaymentInfo, with("RtnCode", "10100073"), gateway.CodesIssued, nil},
+		{"atm issued", PaymentInfo, withAll(paid, "RtnCode", "2", "PaymentType", "ATM_TAISHIN", "BankCode", "812",
+			"vAccount", "9103522175887271", "ExpireDate", "2026/12/31"), gateway.CodesIssued, nil},
+		{"cvs issued", PaymentInfo, withAll(paid, "RtnCode", "10100073", "PaymentType", "CVS_CVS", "PaymentNo", "LLL17355880822",
+			"ExpireDate", "2026/12/31 10:00:00"), gateway.CodesIssued, nil},
+		{"atm issued without its account", PaymentInfo, withAll(paid, "RtnCode", "2", "PaymentType", "ATM_TAISHIN",
+			"BankCode", "812", "ExpireDate", "2026/12/31"), "", ErrMissingField},
 		{"other merchant", Notify, with("MerchantID", "2000132"), "", ErrUnknownMerchant},
 		{"zero amount", Notify, with("TradeAmt", "0"), "", ErrBadAmount},
 		{"decimal amount", Notify, with("TradeAmt", "10.5"), "", ErrBadAmount},

@@ -51,7 +51,12 @@ type CheckoutRequest struct {
 	ReturnURL         string // server-to-server notify
 	OrderResultURL    string // browser result post (optional)
 	ClientBackURL     string // "back to shop" link (optional)
-	PaymentInfoURL    string // ATM/CVS code issued (optional)
+	PaymentInfoURL    string // ATM/CVS/BARCODE code issued, server to server (optional)
+	ClientRedirectURL string // the same, through the shopper's browser (optional)
+	// ExpireDays: ATM ExpireDate (days, 1-60); CVS StoreExpireDate in
+	// minutes, BARCODE in days (ecpay.md §3.3). Zero: ECPay's default.
+	ExpireDays        int
+	StoreExpireMinute int // CVS only
 	NeedExtraPaidInfo bool
 	Language          string // "", ENG, KOR, JPN, CHI
 	CustomField1      string
@@ -85,6 +90,10 @@ func (m Merchant) CheckoutFields(r CheckoutRequest) (map[string]string, error) {
 		return nil, fmt.Errorf("ecpay: ReturnURL must differ from OrderResultURL")
 	case !ChoosePayments[r.ChoosePayment]:
 		return nil, fmt.Errorf("ecpay: ChoosePayment %q not supported", r.ChoosePayment)
+	case r.ExpireDays < 0 || r.ExpireDays > MaxATMExpireDays || (r.ChoosePayment == PayBarcode && r.ExpireDays > MaxBarcodeExpireDays):
+		return nil, fmt.Errorf("ecpay: ExpireDays %d out of range for %s", r.ExpireDays, r.ChoosePayment)
+	case r.StoreExpireMinute < 0 || r.StoreExpireMinute > MaxCVSExpireMinutes:
+		return nil, fmt.Errorf("ecpay: StoreExpireDate %d minutes out of range (1-%d)", r.StoreExpireMinute, MaxCVSExpireMinutes)
 	}
 	if r.MerchantTradeDate.IsZero() {
 		r.MerchantTradeDate = time.Now()
@@ -108,11 +117,12 @@ func (m Merchant) CheckoutFields(r CheckoutRequest) (map[string]string, error) {
 		"EncryptType":       "1",
 	}
 	optional := map[string]string{
-		"OrderResultURL": r.OrderResultURL,
-		"ClientBackURL":  r.ClientBackURL,
-		"PaymentInfoURL": r.PaymentInfoURL,
-		"Language":       r.Language,
-		"CustomField1":   cleanText(r.CustomField1, 50),
+		"OrderResultURL":    r.OrderResultURL,
+		"ClientBackURL":     r.ClientBackURL,
+		"PaymentInfoURL":    r.PaymentInfoURL,
+		"ClientRedirectURL": r.ClientRedirectURL,
+		"Language":          r.Language,
+		"CustomField1":      cleanText(r.CustomField1, 50),
 	}
 	for k, v := range optional {
 		if v != "" {
@@ -121,6 +131,15 @@ func (m Merchant) CheckoutFields(r CheckoutRequest) (map[string]string, error) {
 	}
 	if r.NeedExtraPaidInfo {
 		f["NeedExtraPaidInfo"] = "Y"
+	}
+	// Each method's own expiry field (ecpay.md §3.3).
+	switch {
+	case r.ChoosePayment == PayATM && r.ExpireDays > 0:
+		f["ExpireDate"] = strconv.Itoa(r.ExpireDays)
+	case r.ChoosePayment == PayCVS && r.StoreExpireMinute > 0:
+		f["StoreExpireDate"] = strconv.Itoa(r.StoreExpireMinute)
+	case r.ChoosePayment == PayBarcode && r.ExpireDays > 0:
+		f["StoreExpireDate"] = strconv.Itoa(r.ExpireDays)
 	}
 	f[MACField] = m.Sign(f)
 	return f, nil

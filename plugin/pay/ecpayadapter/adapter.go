@@ -5,13 +5,9 @@ package ecpayadapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
-	"github.com/twpay/twpay/plugin/checkout"
-	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/pay"
 )
@@ -29,21 +25,45 @@ type Config struct {
 	// mode needs the local sandbox's.
 	CheckoutURL string // AioCheckOut V5
 	QueryURL    string // QueryTradeInfo V5, for reconciliation
-	Credit      pay.Limits
-	HTTPClient  *http.Client // for QueryTradeInfo (nil: 15 s timeout)
-	Refunds     RefundConfig // DoAction and the capture clock (refund.go)
+	// Per-method amount limits in TWD; zero values get ECPay's published
+	// individual-member limits (defaultLimits).
+	Credit, WebATM, ATM, CVS, Barcode, ApplePay, TWQR pay.Limits
+	// Code lifetimes: ATM ExpireDate in days (1-60, default 3), CVS
+	// StoreExpireDate in minutes (1-43200, default 10080), BARCODE in days
+	// (1-30, default 7); ecpay.md §3.3.
+	ATMExpireDays, CVSExpireMinutes, BarcodeExpireDays int
+	// Disabled lists methods not to offer (credit, webatm, atm, cvs,
+	// barcode); Enabled the opt-in ones to offer (applepay, twqr).
+	Disabled, Enabled []string
+	HTTPClient        *http.Client // for QueryTradeInfo (nil: 15 s timeout)
+	Refunds           RefundConfig // DoAction and the capture clock (refund.go)
 }
 
 // Adapter is ECPay in twpay.
 type Adapter struct {
 	cfg       Config
 	merchants ecpay.Merchants
+	limits    map[string]pay.Limits // by method name
 }
 
-// New returns the adapter; plugin.New checks it for the mode (Prepare).
+// New fills defaults; plugin.New checks it for the mode (Prepare).
 func New(cfg Config) *Adapter {
-	cfg.Credit = cfg.Credit.Or(pay.Limits{Min: 5, Max: 199999}) // ecpay.md §3.4
-	return &Adapter{cfg: cfg, merchants: ecpay.NewMerchants(cfg.Merchants...)}
+	given := map[string]pay.Limits{"credit": cfg.Credit, "webatm": cfg.WebATM, "atm": cfg.ATM, "cvs": cfg.CVS,
+		"barcode": cfg.Barcode, "applepay": cfg.ApplePay, "twqr": cfg.TWQR}
+	limits := map[string]pay.Limits{}
+	for name, l := range given {
+		limits[name] = l.Or(defaultLimits[name])
+	}
+	if cfg.ATMExpireDays == 0 {
+		cfg.ATMExpireDays = ecpay.DefaultATMExpireDays
+	}
+	if cfg.CVSExpireMinutes == 0 {
+		cfg.CVSExpireMinutes = ecpay.DefaultCVSExpireMins
+	}
+	if cfg.BarcodeExpireDays == 0 {
+		cfg.BarcodeExpireDays = ecpay.DefaultBarcodeExpDays
+	}
+	return &Adapter{cfg: cfg, merchants: ecpay.NewMerchants(cfg.Merchants...), limits: limits}
 }
 
 func (e *Adapter) Name() string { return Name }
@@ -76,24 +96,50 @@ func (e *Adapter) Prepare(mode pay.Mode) error {
 	if len(e.merchants) != len(e.cfg.Merchants) {
 		return fmt.Errorf("twpay: ECPay merchant listed twice (TWPAY_ECPAY_MERCHANT_ID)")
 	}
+	if err := e.checkMethods(); err != nil {
+		return err
+	}
 	if err := checkoutEndpoint.Resolve(mode, &e.cfg.CheckoutURL); err != nil {
 		return err
 	}
 	return queryEndpoint.Resolve(mode, &e.cfg.QueryURL)
 }
 
-func (e *Adapter) Methods() []pay.Method { return []pay.Method{credit{e}} }
+// Methods are the kinds not disabled (opt-in ones only when enabled).
+func (e *Adapter) Methods() []pay.Method {
+	var out []pay.Method
+	for _, k := range kinds {
+		if e.offers(k) {
+			out = append(out, method{e, k})
+		}
+	}
+	return out
+}
 
 // Callback kinds, as recorded in the event log.
 const (
 	KindNotify = string(ecpay.Notify)      // ReturnURL, server to server
 	KindResult = string(ecpay.BrowserPost) // OrderResultURL, the shopper's browser
+	// KindPaymentInfo: PaymentInfoURL, server to server (codes issued).
+	KindPaymentInfo = string(ecpay.PaymentInfo)
 )
 
+// Paths of the code-issued callbacks (PaymentInfoURL, ClientRedirectURL).
+const (
+	PathPaymentInfo       = "payment-info"
+	PathPaymentInfoReturn = "payment-info-return"
+	KindPaymentInfoReturn = "payment-info-return"
+)
+
+// Callbacks: every route goes through the same verifier (CheckMacValue
+// over every field, the named merchant's keys) and pay.Process.
 func (e *Adapter) Callbacks() []pay.Callback {
 	return []pay.Callback{
 		{Path: "notify", Kind: KindNotify, Verify: e.verifier(ecpay.Notify), Ack: pay.TextAck(ecpay.Ack)},
 		{Path: "result", Kind: KindResult, Browser: true, Verify: e.verifier(ecpay.BrowserPost)},
+		// PaymentInfoURL wants "1|OK" too (ecpay.md §4.4).
+		{Path: PathPaymentInfo, Kind: KindPaymentInfo, Verify: e.verifier(ecpay.PaymentInfo), Ack: pay.TextAck(ecpay.Ack)},
+		{Path: PathPaymentInfoReturn, Kind: KindPaymentInfoReturn, Browser: true, Verify: e.verifier(ecpay.PaymentInfo)},
 	}
 }
 
@@ -125,109 +171,4 @@ func (e *Adapter) FailureReason(code string) string {
 		return "reason.declined"
 	}
 	return ""
-}
-
-// credit is ECPay's credit-card method.
-type credit struct{ e *Adapter }
-
-func (credit) ID() string               { return "ecpay_credit" }
-func (credit) Gateway() string          { return Name }
-func (m credit) Limits() (int64, int64) { return m.e.cfg.Credit.Min, m.e.cfg.Credit.Max }
-func (m credit) Spec() checkout.AttemptSpec {
-	// ECPay needs 20 letters and digits, never reused.
-	return checkout.AttemptSpec{Gateway: Name, Method: "credit", MerchantID: m.e.cfg.Merchants[0].ID,
-		TradeNo: func() string { return checkout.NewTradeNo("TP", 20) }, QueryAfter: queryAfter}
-}
-
-// language maps our language to AioCheckOut's Language (empty = Chinese).
-var language = map[string]string{"en": "ENG"}
-
-// Start builds the signed AioCheckOut form for one attempt.
-func (m credit) Start(_ context.Context, h pay.HandOff) (pay.Start, error) {
-	merchant, err := m.e.merchants.Lookup(h.Attempt.MerchantID)
-	if err != nil {
-		return pay.Start{}, err
-	}
-	fields, err := merchant.CheckoutFields(ecpay.CheckoutRequest{
-		MerchantTradeNo:   h.Attempt.MerchantTradeNo,
-		MerchantTradeDate: h.Attempt.CreatedAt,
-		TotalAmount:       h.Attempt.Amount,
-		TradeDesc:         "twpay order " + h.Order.OrderNo,
-		ItemName:          itemName(h.Order.Title(h.Lang)),
-		ChoosePayment:     "Credit",
-		ReturnURL:         h.CallbackURL + "/notify",
-		OrderResultURL:    h.CallbackURL + "/result",
-		// ClientBackURL stays empty: ECPay ignores it when OrderResultURL
-		// is set, and the result post is what we want.
-		NeedExtraPaidInfo: true, // brings card6no/card4no back for the receipt
-		Language:          language[h.Lang],
-		CustomField1:      h.Order.OrderNo,
-	})
-	if err != nil {
-		return pay.Start{}, err
-	}
-	st := pay.Start{FormAction: m.e.cfg.CheckoutURL}
-	for _, f := range ecpay.SortedFields(fields) {
-		st.Fields = append(st.Fields, pay.Field{Name: f.Name, Value: f.Value})
-	}
-	return st, nil
-}
-
-// itemName fits ECPay's ItemName (up to 400 characters; '#' separates items).
-func itemName(title string) string {
-	if title == "" {
-		title = "twpay"
-	}
-	r := []rune(title)
-	if len(r) > 200 {
-		r = r[:200]
-	}
-	return string(r)
-}
-
-// Reconciliation timing: ECPay advises querying a card trade 10 minutes
-// after payment and answers 403 to fast polling, wanting 30 minutes of
-// quiet (ecpay.md §5). A checkout nobody paid within an hour is abandoned:
-// the shopper gets the retry panel instead of a spinner.
-const (
-	queryAfter = 15 * time.Minute
-	abandonAt  = time.Hour
-	backOff    = 30 * time.Minute
-)
-
-func (e *Adapter) QueryAfter() time.Duration { return queryAfter }
-
-// Query asks QueryTradeInfo about one attempt. Only a signed answer can
-// pay, fail or expire it: an unsigned error reply (clock skew, an IP
-// setting, a proxy page) is a failed question, asked again later.
-func (e *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time) (pay.QueryResult, error) {
-	m, err := e.merchants.Lookup(a.MerchantID)
-	if err != nil {
-		return pay.QueryResult{}, err
-	}
-	// TimeStamp is the real clock (ECPay allows 3 minutes of skew); now
-	// (the database's) only decides what the answer means.
-	ti, err := m.QueryTradeInfo(ctx, e.cfg.HTTPClient, e.cfg.QueryURL, a.MerchantTradeNo, time.Now())
-	if errors.Is(err, ecpay.ErrRateLimited) {
-		return pay.QueryResult{}, &pay.PauseError{For: backOff, Err: err}
-	}
-	if err != nil {
-		return pay.QueryResult{}, err
-	}
-	r := resultFor(a)
-	switch {
-	case ti.Paid():
-		r.Outcome, r.Amount, r.GatewayTradeNo, r.Code, r.PaymentType = gateway.Paid, ti.TradeAmt, ti.TradeNo, ti.TradeStatus, ti.PaymentType
-	case a.Status == checkout.Expired:
-		return pay.QueryResult{}, nil // settling: only a payment changes it now
-	case ti.TradeStatus == ecpay.TradeStatusNoMethod:
-		r.Outcome, r.Code = gateway.Failed, ti.TradeStatus
-	case ti.TradeStatus == ecpay.TradeStatusUnpaid && now.Sub(a.CreatedAt) > abandonAt:
-		r.Outcome, r.Code = gateway.Expired, ti.TradeStatus
-	case ti.TradeStatus == ecpay.TradeStatusUnpaid:
-		return pay.QueryResult{}, nil
-	default:
-		return pay.QueryResult{Review: fmt.Sprintf("QueryTradeInfo TradeStatus %q is not one twpay knows", ti.TradeStatus)}, nil
-	}
-	return pay.QueryResult{Result: &r, Body: jsonBody(ti.Fields)}, nil
 }

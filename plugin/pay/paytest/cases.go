@@ -178,7 +178,7 @@ func malformedBody(t *testing.T, w *world) {
 		if cb.Browser {
 			continue
 		}
-		p := Post{Path: cb.Path, ContentType: "application/x-www-form-urlencoded", Body: []byte(`%zz{"truncated":`)}
+		p := Post{Path: cb.Path, ContentType: "application/x-www-form-urlencoded", Body: []byte(`%zz{"truncated":"` + cb.Path)} // one body per route, counted apart
 		w.send(t, p, rejected)
 		if n := w.recorded(t, p.Body, checkout.Rejected); n != 1 {
 			t.Errorf("%s: %d rejected events for the malformed body, want 1", cb.Path, n)
