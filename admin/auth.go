@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -127,8 +128,8 @@ func (h *Handler) safeNext(next string) bool {
 		return false
 	}
 	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" {
-		return false
+	if err != nil || u.Scheme != "" || u.Host != "" || path.Clean(u.Path) != strings.TrimSuffix(u.Path, "/") && path.Clean(u.Path) != u.Path {
+		return false // also no "." or ".." segments: what is checked is what the browser requests
 	}
 	base := strings.TrimSuffix(h.base, "/")
 	return u.Path == base || strings.HasPrefix(u.Path, base+"/")
