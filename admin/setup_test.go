@@ -158,6 +158,9 @@ func (c *client) get(path string) answer { return c.do("GET", path, nil, nil) }
 func csrf(t *testing.T, page string) string {
 	t.Helper()
 	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil { // pages without a form carry it for htmx
+		m = regexp.MustCompile(`hx-headers='\{"X-CSRF-Token": "([^"]+)"\}'`).FindStringSubmatch(page)
+	}
 	if m == nil {
 		t.Fatalf("no csrf token on the page:\n%s", page)
 	}
