@@ -14,7 +14,7 @@ import (
 
 // Generate inserts n orders (numbers GN0000000001...) created over the
 // days before now, one attempt each for those with a method. Rows are
-// made in SQL (generate_series), deterministic for a seed. The status
+// made in SQL (generate_series), deterministic for a seed in [-1, 1]. The status
 // triggers are off for the statement only (it writes finished orders
 // directly), inside one transaction.
 func Generate(ctx context.Context, db *bun.DB, n int, days int, seed float64) error {
