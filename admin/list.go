@@ -38,19 +38,23 @@ func (h *Handler) where(f filter) ([]string, []any) {
 	if f.Status != "" {
 		add("o.status = ?", f.Status)
 	}
-	gw := f.Gateway
-	if gw == "" && f.Method != "" {
-		// A method belongs to one gateway: naming it lets the
-		// (gateway, method, created_at, id) index serve the filter.
-		if m, ok := h.Registry.Methods().Get(f.Method); ok {
-			gw = m.Gateway()
+	gw, method := f.Gateway, ""
+	if f.Method != "" {
+		// A method ID names its gateway (ecpay_credit: gateway ecpay,
+		// method credit), which lets the (gateway, method, created_at, id)
+		// index serve the filter.
+		var mgw string
+		mgw, method = h.splitMethod(f.Method)
+		if gw != "" && gw != mgw {
+			add("false") // a method of another gateway: nothing matches
 		}
+		gw = mgw
 	}
 	if gw != "" {
 		add("o.gateway = ?", gw)
 	}
-	if f.Method != "" {
-		add("o.method = ?", f.Method)
+	if method != "" {
+		add("o.method = ?", method)
 	}
 	if !f.From.IsZero() {
 		add("o.created_at >= ?", f.From.UTC())
@@ -71,7 +75,26 @@ func (h *Handler) where(f filter) ([]string, []any) {
 	return conds, args
 }
 
-// sortKey is the sort column and a row's value of it in a cursor.
+// splitMethod turns a method ID (the enabled gateways' own, else
+// "<gateway>_<method>") into the gateway and the method as orders store them.
+func (h *Handler) splitMethod(id string) (gateway, method string) {
+	if m, ok := h.Registry.Methods().Get(id); ok {
+		return m.Gateway(), m.Spec().Method
+	}
+	gateway, method, _ = strings.Cut(id, "_")
+	return gateway, method
+}
+
+// MethodID is the row's payment method as the enabled gateways name it
+// (its message is "method.<id>"), or "" before the shopper chose one.
+func (r orderRow) MethodID() string {
+	if r.Method == "" {
+		return ""
+	}
+	return r.Gateway + "_" + r.Method
+}
+
+// sortColumn is the sort column and a row's value of it in a cursor.
 func sortColumn(f filter) string {
 	if f.Sort == sortAmount {
 		return "o.amount"

@@ -84,8 +84,8 @@ func TestOrderTableMatchesSQL(t *testing.T) {
 		{"paid", "status=paid", "status = 'paid'", "created_at DESC, id DESC"},
 		{"refunded by amount", "status=refunded&sort=amount&dir=asc", "status = 'refunded'", "amount ASC, id ASC"},
 		{"gateway", "gateway=sinopac", "gateway = 'sinopac'", "created_at DESC, id DESC"},
-		{"method alone", "method=sinopac_atm&sort=amount", "method = 'sinopac_atm'", "amount DESC, id DESC"},
-		{"gateway and method", "gateway=ecpay&method=ecpay_credit&dir=asc", "gateway = 'ecpay' AND method = 'ecpay_credit'", "created_at ASC, id ASC"},
+		{"method alone", "method=sinopac_atm&sort=amount", "gateway = 'sinopac' AND method = 'atm'", "amount DESC, id DESC"},
+		{"gateway and method", "gateway=ecpay&method=ecpay_credit&dir=asc", "gateway = 'ecpay' AND method = 'credit'", "created_at ASC, id ASC"},
 		{"from a day", "from=" + day(-1), "created_at >= " + start(-1), "created_at DESC, id DESC"},
 		{"one day", "from=" + day(-1) + "&to=" + day(-1), "created_at >= " + start(-1) + " AND created_at < " + start(0), "created_at DESC, id DESC"},
 		{"up to a day, failed", "to=" + day(-2) + "&status=failed", "created_at < " + start(-1) + " AND status = 'failed'", "created_at DESC, id DESC"},
@@ -97,6 +97,8 @@ func TestOrderTableMatchesSQL(t *testing.T) {
 		{"gateway payment id", "q=" + pid, "id IN (SELECT order_id FROM payment_attempts WHERE gateway_payment_id = '" + pid + "')", "created_at DESC, id DESC"},
 		{"our trade number", "q=" + mt, "id IN (SELECT order_id FROM payment_attempts WHERE merchant_trade_no = '" + mt + "')", "created_at DESC, id DESC"},
 		{"nothing matches", "q=no-such-thing", "false", "created_at DESC, id DESC"},
+		{"a method of another gateway", "gateway=ecpay&method=sinopac_atm", "false", "created_at DESC, id DESC"},
+		{"a gateway not enabled here", "method=creditcenter_card&sort=amount&dir=asc", "gateway = 'creditcenter' AND method = 'card'", "amount ASC, id ASC"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

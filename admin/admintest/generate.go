@@ -45,8 +45,8 @@ func Generate(ctx context.Context, db *bun.DB, n int, days int, seed float64) er
 				random() AS s, random() AS m, i AS k) r,
 			LATERAL (SELECT r.amount, r.created,
 				CASE WHEN r.m < 0.05 THEN '' WHEN r.m < 0.45 THEN 'ecpay' WHEN r.m < 0.85 THEN 'sinopac' ELSE 'creditcenter' END AS gateway,
-				CASE WHEN r.m < 0.05 THEN '' WHEN r.m < 0.45 THEN 'ecpay_credit' WHEN r.m < 0.70 THEN 'sinopac_card'
-					WHEN r.m < 0.85 THEN 'sinopac_atm' ELSE 'creditcenter_card' END AS method,
+				CASE WHEN r.m < 0.05 THEN '' WHEN r.m < 0.45 THEN 'credit' WHEN r.m < 0.70 THEN 'card'
+					WHEN r.m < 0.85 THEN 'atm' ELSE 'card' END AS method,
 				CASE WHEN r.m < 0.05 OR r.s < 0.15 THEN 'pending' WHEN r.s < 0.65 THEN 'paid' WHEN r.s < 0.80 THEN 'failed'
 					WHEN r.s < 0.90 THEN 'expired' WHEN r.s < 0.95 THEN 'awaiting_payment' ELSE 'refunded' END AS status) g`,
 				start, n, days),
