@@ -103,7 +103,7 @@ func TestOrderTableMatchesSQL(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var want []string
-			if err := e.db.NewRaw("SELECT order_no FROM orders WHERE " + tc.where + " ORDER BY " + tc.order).Scan(ctx, &want); err != nil {
+			if err := e.db.NewRaw("SELECT order_no FROM orders WHERE "+tc.where+" ORDER BY "+tc.order).Scan(ctx, &want); err != nil {
 				t.Fatal(err)
 			}
 			per := 50
@@ -154,7 +154,7 @@ func TestOrderTableMatchesSQL(t *testing.T) {
 				Status string `bun:"status"`
 				N      int    `bun:"n"`
 			}
-			if err := e.db.NewRaw("SELECT status, count(*) AS n FROM orders WHERE " + cw + " GROUP BY status").Scan(ctx, &counts); err != nil {
+			if err := e.db.NewRaw("SELECT status, count(*) AS n FROM orders WHERE "+cw+" GROUP BY status").Scan(ctx, &counts); err != nil {
 				t.Fatal(err)
 			}
 			total := 0
