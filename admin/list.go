@@ -121,6 +121,24 @@ func keyValue(f filter, k int64) any {
 // one index in key order from the cursor (keyset pagination), so a deep
 // page costs what the first one does.
 func (h *Handler) listOrders(ctx context.Context, f filter, cur *cursor) ([]orderRow, bool, error) {
+	q, args := h.listQuery(f, cur)
+	var rows []orderRow
+	if err := h.DB.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
+		return nil, false, err
+	}
+	more := len(rows) > f.Per
+	if more {
+		rows = rows[:f.Per]
+	}
+	if cur != nil && cur.Back {
+		slices.Reverse(rows)
+	}
+	return rows, more, nil
+}
+
+// listQuery is listOrders' statement: per+1 rows from the cursor on, in
+// the direction it reads.
+func (h *Handler) listQuery(f filter, cur *cursor) (string, []any) {
 	conds, args := h.where(f)
 	col := sortColumn(f)
 	asc := f.Asc
@@ -145,18 +163,7 @@ func (h *Handler) listOrders(ctx context.Context, f filter, cur *cursor) ([]orde
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
 	q += fmt.Sprintf(" ORDER BY %s %s, o.id %s LIMIT %d", col, dir, dir, f.Per+1)
-	var rows []orderRow
-	if err := h.DB.NewRaw(q, args...).Scan(ctx, &rows); err != nil {
-		return nil, false, err
-	}
-	more := len(rows) > f.Per
-	if more {
-		rows = rows[:f.Per]
-	}
-	if cur != nil && cur.Back {
-		slices.Reverse(rows)
-	}
-	return rows, more, nil
+	return q, args
 }
 
 // statusCounts counts the filtered orders per status (the status filter
