@@ -94,7 +94,7 @@ func (h *Handler) refuseAnonymous(c *gin.Context) {
 	if web.IsHTMX(c) {
 		c.Header("HX-Redirect", login)
 		c.Header("Vary", "HX-Request")
-		c.String(http.StatusUnauthorized, "sign in first")
+		c.Status(http.StatusUnauthorized) // htmx follows HX-Redirect; nothing to show
 		return
 	}
 	if login == "" {
@@ -146,7 +146,7 @@ func RequireRole(need Role) gin.HandlerFunc {
 				h.(*Handler).fail(c, http.StatusForbidden, "admin.error.forbidden")
 				return
 			}
-			c.String(http.StatusForbidden, "forbidden")
+			c.Status(http.StatusForbidden) // outside Register's group: no page to render
 			return
 		}
 		c.Next()

@@ -3,6 +3,12 @@ package admin
 import (
 	"strings"
 	"testing"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/twpay/twpay/locales"
+	"github.com/twpay/twpay/plugin/checkout"
 )
 
 func TestPasswordHash(t *testing.T) {
@@ -96,6 +102,46 @@ func TestSafeNext(t *testing.T) {
 	} {
 		if got := h.safeNext(next); got != ok {
 			t.Errorf("safeNext(%q) = %v", next, got)
+		}
+	}
+}
+
+// Message IDs the admin builds at run time exist in every language.
+func TestRuntimeMessageIDs(t *testing.T) {
+	bundle, err := locales.Bundle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range Roles {
+		ids = append(ids, "admin.role."+string(r))
+	}
+	for _, s := range []string{sortCreated, sortAmount} {
+		ids = append(ids, "admin.sort."+s)
+	}
+	for _, s := range []checkout.StartState{checkout.Starting, checkout.Started, checkout.StartUnknown} {
+		ids = append(ids, "admin.start."+string(s))
+	}
+	for _, v := range []checkout.Verdict{checkout.Applied, checkout.Duplicate, checkout.Ignored, checkout.Rejected,
+		checkout.Unmatched, checkout.SecondPayment, checkout.Recorded} {
+		ids = append(ids, "admin.verdict."+string(v))
+	}
+	for _, s := range []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
+		rivertype.JobStateDiscarded, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled} {
+		ids = append(ids, "admin.job.state."+string(s))
+	}
+	for _, e := range []string{"admin.filter.error.status", "admin.filter.error.gateway", "admin.filter.error.method", "admin.filter.error.date",
+		"admin.filter.error.range", "admin.filter.error.q", "admin.filter.error.sort", "admin.filter.error.per", "admin.filter.error.cursor",
+		"admin.filter.error.repeated", "admin.error.csrf", "admin.error.forbidden", "admin.error.unauthorized", "admin.error.order_not_found",
+		"admin.login.wrong", "admin.login.throttled", "admin.login.signed_out", "admin.orders.bad_cursor", "admin.orders.past_end"} {
+		ids = append(ids, e)
+	}
+	for _, lang := range []string{"zh-TW", "en"} {
+		loc := i18n.NewLocalizer(bundle, lang)
+		for _, id := range ids {
+			if _, tag, err := loc.LocalizeWithTag(&i18n.LocalizeConfig{MessageID: id}); err != nil || tag.String() != lang {
+				t.Errorf("%s: %s missing (%v, %s)", lang, id, err, tag)
+			}
 		}
 	}
 }
