@@ -4,6 +4,8 @@
 //
 //	storefront serve     migrate, seed the demo catalog, serve (default)
 //	storefront migrate   apply pending migrations and exit
+//	storefront create-admin -email E -role viewer|operator [-update]
+//	                     add a back-office account (password on stdin)
 package main
 
 import (
@@ -51,8 +53,10 @@ func main() {
 		err = serve(ctx, log)
 	case "migrate":
 		err = migrate(ctx, log)
+	case "create-admin":
+		err = createAdmin(ctx, os.Args[2:], os.Stdin, os.Stdout, os.Stderr)
 	default:
-		fmt.Fprintf(os.Stderr, "usage: storefront [serve|migrate]\n")
+		fmt.Fprintf(os.Stderr, "usage: storefront [serve|migrate|create-admin]\n")
 		os.Exit(2)
 	}
 	if err != nil {
@@ -102,6 +106,11 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	a, err := newApp(db, addr, os.Getenv, log, sandboxSchedules{})
 	if err != nil {
 		return err
+	}
+	if a.plugin.Mode() == pay.Sandbox {
+		if err := seedDemoOperator(ctx, db, os.Stdout, addr); err != nil {
+			return err
+		}
 	}
 	defer a.close()
 
@@ -211,6 +220,10 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	p.Mount(r)
+	if _, err := p.MountAdmin(r.Group("/admin"), plugin.AdminOptions{}); err != nil {
+		a.close()
+		return nil, err
+	}
 	a.plugin = p
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := db.PingContext(c.Request.Context()); err != nil {

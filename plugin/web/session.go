@@ -56,3 +56,14 @@ func (s *Session) Set(key string, v any) { s.load().Values[key] = v }
 
 // Save writes the session cookie.
 func (s *Session) Save() error { return s.load().Save(s.c.Request, s.c.Writer) }
+
+// Clear empties the session but for the language (a sign-in or sign-out
+// rotates everything else, the CSRF token included); Save writes it.
+func (s *Session) Clear() {
+	v := s.load().Values
+	lang := v[langKey]
+	clear(v)
+	if lang != nil {
+		v[langKey] = lang
+	}
+}

@@ -1,0 +1,43 @@
+package admin
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/twpay/twpay/plugin/web"
+)
+
+// page is what every admin template gets.
+type page struct {
+	L        *web.Localizer
+	CSRF     string
+	Base     string // the admin's mount path
+	Static   string
+	Langs    []langLink
+	TestMode bool
+	Who      *Identity // nil on the login page and for the anonymous
+	OwnLogin bool      // twpay's login (not the host's): show "sign out"
+	Data     any
+}
+
+// langLink switches language on the same page, keeping its whole state.
+type langLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
+func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
+	l := web.NewLocalizer(h.Bundle, web.Lang(c, langFallback))
+	p := page{L: l, Base: h.URL(""), Static: h.URL("/static"), TestMode: h.TestMode,
+		OwnLogin: h.HostIdentity == nil, Data: data, CSRF: web.CSRFToken(c)}
+	if id, ok := IdentityOf(c); ok {
+		p.Who = &id
+	}
+	for _, lang := range web.Languages {
+		u := *c.Request.URL
+		q := u.Query()
+		q.Set("lang", lang.Code)
+		u.RawQuery = q.Encode()
+		p.Langs = append(p.Langs, langLink{Code: lang.Code, Name: lang.Name, URL: u.RequestURI(), Current: lang.Code == l.Lang})
+	}
+	return p
+}
