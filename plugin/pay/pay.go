@@ -76,6 +76,10 @@ type QueryResult struct {
 	// what it means (an unconfirmed status code, a refund flag): a human
 	// looks at the attempt; nothing is applied.
 	Review string
+	// Next is when to ask again, if not RequeryEvery: a gateway that asks
+	// to be left alone while a code is payable (ECPay: wait for the
+	// notify, HTTP 403 for polling) says when its answer can change.
+	Next time.Duration
 }
 
 // Callback is one route a gateway posts to.

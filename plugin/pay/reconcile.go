@@ -113,7 +113,11 @@ func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id
 		}
 		rep.count(out, q.Result.Outcome)
 	}
-	return rep, nil, store.Queried(ctx, a.ID, RequeryEvery, "")
+	next := RequeryEvery
+	if q.Next > next {
+		next = q.Next
+	}
+	return rep, nil, store.Queried(ctx, a.ID, next, "")
 }
 
 // Reconcile asks about every due attempt of the adapters now, one after

@@ -52,7 +52,7 @@ func (e *Adapter) Query(ctx context.Context, a *checkout.Attempt, now time.Time)
 	case ti.TradeStatus == ecpay.TradeStatusUnpaid && !now.Before(e.expiresAt(a)):
 		r.Outcome, r.Code = gateway.Expired, ti.TradeStatus
 	case ti.TradeStatus == ecpay.TradeStatusUnpaid:
-		return pay.QueryResult{}, nil
+		return pay.QueryResult{Next: e.requeryUnpaid(a, now)}, nil
 	default:
 		return pay.QueryResult{Review: fmt.Sprintf("QueryTradeInfo TradeStatus %q is not one twpay knows", ti.TradeStatus)}, nil
 	}
@@ -75,6 +75,23 @@ func (e *Adapter) expiresAt(a *checkout.Attempt) time.Time {
 		return a.PayUntil.Add(k.lag)
 	}
 	return a.CreatedAt.Add(abandonAt + e.lifetime(k) + k.lag)
+}
+
+// codeRequery is how often an issued, still unpaid code is asked about:
+// ECPay says to wait for its notify for ATM/CVS/BARCODE and answers fast
+// polling with HTTP 403 (ecpay.md §5), so a code is asked a few times a
+// day and then at its expiry, not every RequeryEvery for weeks; a lost
+// notify is still healed within this long.
+const codeRequery = 6 * time.Hour
+
+// requeryUnpaid says when to ask again about an attempt ECPay reports
+// unpaid: 0 (the default interval) for a card-like checkout; for a code,
+// codeRequery or its expiry, whichever comes first.
+func (e *Adapter) requeryUnpaid(a *checkout.Attempt, now time.Time) time.Duration {
+	if k, ok := kindNamed(a.Method); !ok || !k.codes {
+		return 0
+	}
+	return min(codeRequery, max(e.expiresAt(a).Sub(now), 0))
 }
 
 // lifetime is how long a code of kind k stays payable, as we ask ECPay.

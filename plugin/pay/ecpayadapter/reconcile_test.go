@@ -83,5 +83,11 @@ func TestQueryExpiresUnpaidAttempts(t *testing.T) {
 		if got != c.expired || (q.Result != nil && !got) {
 			t.Errorf("%s (codes %v) at +%s: %+v, want expired %v", c.method, c.payUntil != nil, c.at, q.Result, c.expired)
 		}
+		// An unpaid code is asked again within 6 h or at its expiry, not
+		// every 10 minutes (ECPay: wait for the notify; 403 for polling).
+		codeUnpaid := !c.expired && c.method != "ecpay_credit"
+		if codeUnpaid != (q.Next > 0) || q.Next > 6*time.Hour {
+			t.Errorf("%s (codes %v) at +%s: ask again in %s", c.method, c.payUntil != nil, c.at, q.Next)
+		}
 	}
 }
