@@ -18,7 +18,7 @@ type callResult struct {
 	RanOut  bool
 }
 
-// runCalls is runLoad for requests that are not one form post: from
+// runCalls drives any request (runLoad is the form-post case): from
 // `clients` keep-alive connections for d, call(client, i) for i = 0, 1, ...
 // (each once, unless cycle is set, when i wraps around n). call reports
 // whether the answer is the acknowledgement; an error is a failed request.
