@@ -34,7 +34,7 @@ type job struct {
 }
 
 func (s *Store) newChange(tx bun.Tx, ev *Event) *change {
-	c := &change{tx: tx, attempt: s.effects.attempts, q: tx.NewSelect()}
+	c := &change{tx: tx, attempt: s.hookAttempts, q: tx.NewSelect()}
 	if ev != nil {
 		c.with("ev", tx.NewInsert().Model(ev).Returning("id"))
 		c.event = true

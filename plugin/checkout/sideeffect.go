@@ -45,16 +45,10 @@ const QueueMail = "twpay_mail"
 // exponential back-off (attempt^4 seconds) that spans about a day.
 const DefaultHookAttempts = 12
 
-// sideEffects is how Apply's statement writes side-effect jobs (see
-// change.job): River works them, so only its settings live here.
-type sideEffects struct {
-	attempts int
-}
-
 // SetHookAttempts sets how often a side effect is offered to the host's
 // hook before River discards it (default DefaultHookAttempts).
 func (s *Store) SetHookAttempts(n int) {
 	if n > 0 {
-		s.effects.attempts = n
+		s.hookAttempts = n
 	}
 }

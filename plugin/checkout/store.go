@@ -26,14 +26,16 @@ var (
 
 // Store is the checkout's access to PostgreSQL.
 type Store struct {
-	db      *bun.DB
-	now     func() time.Time
-	effects *sideEffects
+	db  *bun.DB
+	now func() time.Time
+	// hookAttempts is River's max_attempts for the side-effect jobs Apply
+	// writes (change.job).
+	hookAttempts int
 }
 
 // NewStore returns a Store on db (opened by database.Open and migrated).
 func NewStore(db *bun.DB) *Store {
-	return &Store{db: db, now: time.Now, effects: &sideEffects{attempts: DefaultHookAttempts}}
+	return &Store{db: db, now: time.Now, hookAttempts: DefaultHookAttempts}
 }
 
 // Catalog lists the active services with their active plans, in display order.
