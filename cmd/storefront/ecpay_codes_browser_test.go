@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,6 +37,7 @@ func TestBrowserECPayATMTurnsGreen(t *testing.T) {
 		chromedp.Evaluate(`!document.querySelector(".virtual-account button.copy").hidden`, &copyVisible),
 		chromedp.Evaluate(`window.twpayNoReload = 42`, nil),
 	)
+	screenshot(t, ctx, "ecpay-atm-codes-zh-TW.png")
 	if len(account) != 14 || strings.ContainsAny(account, " \n") || !strings.Contains(deadline, "23:59（台灣時間）") || bank != "004 臺灣銀行" || !copyVisible {
 		t.Fatalf("account %q, deadline %q, bank %q, copy button visible %v", account, deadline, bank, copyVisible)
 	}
@@ -84,6 +88,7 @@ func TestBrowserECPayCVSWithoutJavaScript(t *testing.T) {
 		chromedp.Evaluate(`!!document.querySelector(".payment-no button.copy").offsetParent`, &copyShown),
 		chromedp.Location(&location),
 	)
+	screenshot(t, ctx, "ecpay-cvs-codes-en-nojs.png")
 	no := location[strings.LastIndex(location, "/")+1 : strings.Index(location, "?")]
 	if len(number) != 14 || copyShown {
 		t.Fatalf("payment number %q, copy button shown %v", number, copyShown)
@@ -102,5 +107,19 @@ func TestBrowserECPayCVSWithoutJavaScript(t *testing.T) {
 	)
 	if title != "Payment received" {
 		t.Fatalf("panel %q", title)
+	}
+}
+
+// screenshot saves the page as TWPAY_SCREENSHOTS/name when that directory
+// is set, for a person to look at; it checks nothing.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("TWPAY_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	var png []byte
+	run(t, ctx, chromedp.FullScreenshot(&png, 100)) // 100: PNG (lower is JPEG)
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Log(err)
 	}
 }
