@@ -15,6 +15,7 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"github.com/uptrace/bun"
 
+	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 	"github.com/twpay/twpay/static"
@@ -23,10 +24,14 @@ import (
 // Config is what the back office needs; plugin.MountAdmin fills it.
 type Config struct {
 	DB       *bun.DB
-	Registry *pay.Registry // the enabled gateways: filter choices, failure reasons
-	Bundle   *i18n.Bundle
-	Render   *web.Renderer
-	Log      *slog.Logger
+	Store    *checkout.Store // orders, payments and refunds: what the actions change
+	Registry *pay.Registry   // the enabled gateways: filter choices, failure reasons, refunds, queries
+	Mode     pay.Mode
+	// Now is the clock refunds are planned by (default time.Now).
+	Now    func() time.Time
+	Bundle *i18n.Bundle
+	Render *web.Renderer
+	Log    *slog.Logger
 	// Secret (at least 32 bytes) is the root of the admin's own keys: its
 	// cookie's signing and encryption keys and the cursors' MAC key are
 	// derived from it, each for its purpose, so none equals the shop's.
@@ -72,8 +77,11 @@ type Handler struct {
 
 // New checks cfg and returns the handler.
 func New(cfg Config) (*Handler, error) {
-	if cfg.DB == nil || cfg.Registry == nil || cfg.Bundle == nil || cfg.Render == nil {
-		return nil, errors.New("admin: Config needs DB, Registry, Bundle and Render")
+	if cfg.DB == nil || cfg.Store == nil || cfg.Registry == nil || cfg.Bundle == nil || cfg.Render == nil {
+		return nil, errors.New("admin: Config needs DB, Store, Registry, Bundle and Render")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if len(cfg.Secret) < 32 {
 		return nil, errors.New("admin: Config.Secret must be at least 32 bytes")

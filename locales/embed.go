@@ -5,6 +5,7 @@ package locales
 
 import (
 	"embed"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -19,6 +20,14 @@ var Default = language.MustParse("zh-TW")
 
 // Supported lists the languages with a message file, default first.
 var Supported = []language.Tag{Default, language.English}
+
+// LanguageOf is the language of a message file named <part>.<language>.toml
+// (active.zh-TW.toml, admin.en.toml): each part of the interface may keep
+// its words in a file of its own, one per language.
+func LanguageOf(name string) string {
+	name = strings.TrimSuffix(name, ".toml")
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
 
 // Files lists the embedded message files, for tests.
 func Files() []string {

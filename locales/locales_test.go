@@ -10,8 +10,10 @@ import (
 // Every language must carry exactly the same message IDs, so no page ever
 // falls back to another language in the middle of a sentence.
 func TestLanguagesHaveTheSameMessages(t *testing.T) {
-	ids := map[string][]string{}
+	ids := map[string][]string{} // language -> its IDs, over all its files
+	seen := map[string]string{}  // language+ID -> the file that has it
 	for _, name := range Files() {
+		lang := LanguageOf(name)
 		raw, err := files.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
@@ -24,13 +26,19 @@ func TestLanguagesHaveTheSameMessages(t *testing.T) {
 			if text == "" {
 				t.Errorf("%s: %s is empty", name, id)
 			}
-			ids[name] = append(ids[name], id)
+			if other, dup := seen[lang+" "+id]; dup {
+				t.Errorf("%s and %s both define %s", other, name, id)
+			}
+			seen[lang+" "+id] = name
+			ids[lang] = append(ids[lang], id)
 		}
-		sort.Strings(ids[name])
 	}
-	want := ids["active.zh-TW.toml"]
+	for _, l := range ids {
+		sort.Strings(l)
+	}
+	want := ids["zh-TW"]
 	if len(want) == 0 || len(ids) != len(Supported) {
-		t.Fatalf("message files: %v", Files())
+		t.Fatalf("message files: %v (languages %d, want %d)", Files(), len(ids), len(Supported))
 	}
 	for name, got := range ids {
 		if len(got) != len(want) {

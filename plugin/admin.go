@@ -33,7 +33,7 @@ type AdminOptions struct {
 // admin.Operator(group) is the group for operator-only routes.
 func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, error) {
 	h, err := admin.New(admin.Config{
-		DB: p.cfg.DB, Registry: p.registry, Bundle: p.bundle,
+		DB: p.cfg.DB, Store: p.store, Registry: p.registry, Mode: p.cfg.Mode, Now: p.now, Bundle: p.bundle,
 		Render: &web.Renderer{T: p.tmpl, Log: p.cfg.Logger}, Log: p.cfg.Logger,
 		Secret: []byte(p.cfg.SessionSecret.Reveal()), Secure: strings.HasPrefix(p.cfg.BaseURL, "https://"),
 		TestMode: p.cfg.Mode != pay.Production, HostIdentity: opt.Identity, HostLoginURL: opt.LoginURL,
