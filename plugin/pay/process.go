@@ -48,6 +48,9 @@ func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 	if err != nil {
 		return checkout.Outcome{}, err
 	}
+	if checkout.IsSelfTest(in.Result) { // verified: a forged one was rejected above
+		return store.RecordSelfTest(ctx, in)
+	}
 	return store.Apply(ctx, in)
 }
 
