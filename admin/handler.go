@@ -38,6 +38,11 @@ type Config struct {
 	Secret   []byte
 	Secure   bool // send the cookie over HTTPS only (the public URL is https)
 	TestMode bool // not production: every page says so
+	// BaseURL is the shop's public URL; CallbackURL returns the absolute
+	// callback prefix handed to gateways (BaseURL, the mount prefix and
+	// CallbackPath): the settings check shows and self-tests them.
+	BaseURL     string
+	CallbackURL func() string
 
 	// HostIdentity, when set, replaces twpay's login: it returns the
 	// signed-in staff member from the host's own authentication (its
@@ -122,6 +127,7 @@ func derive(secret []byte, purpose string) []byte {
 //	GET  /login, POST /login, POST /logout   (not with HostIdentity)
 //	GET  /orders            the order table
 //	GET  /orders/:no        one order
+//	GET  /settings, POST /settings/selftest (operator)   the settings check
 //	GET  /static/*          stylesheet and htmx
 //
 // Every route but login and static refuses the anonymous; unsafe methods
@@ -148,6 +154,8 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("/", h.home)
 	authed.GET("/orders", h.orders)
 	authed.GET("/orders/:no", h.order)
+	authed.GET("/settings", h.settings)
+	Operator(authed).POST("/settings/selftest", h.selfTest)
 	return authed
 }
 

@@ -37,7 +37,7 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 		Render: &web.Renderer{T: p.tmpl, Log: p.cfg.Logger}, Log: p.cfg.Logger,
 		Secret: []byte(p.cfg.SessionSecret.Reveal()), Secure: strings.HasPrefix(p.cfg.BaseURL, "https://"),
 		TestMode: p.cfg.Mode != pay.Production, HostIdentity: opt.Identity, HostLoginURL: opt.LoginURL,
-		LoginLimits: opt.LoginLimits, HashParams: opt.HashParams,
+		LoginLimits: opt.LoginLimits, HashParams: opt.HashParams, BaseURL: p.cfg.BaseURL, CallbackURL: p.callbackURL,
 	})
 	if err != nil {
 		return nil, err

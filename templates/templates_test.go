@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/twpay/twpay/locales"
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/templates"
 )
@@ -20,17 +21,22 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 	if _, err := templates.Parse(template.FuncMap{"twd": func(int64) string { return "" }, "taipei": func(any) string { return "" }}, nil); err != nil {
 		t.Fatal(err)
 	}
-	langs, _ := filepath.Glob("../locales/active.*.toml")
-	if len(langs) < 2 {
-		t.Fatalf("message files: %v", langs)
-	}
+	// Each language's messages over all its files (<part>.<lang>.toml).
+	files, _ := filepath.Glob("../locales/*.toml")
 	messages := map[string]map[string]string{}
-	for _, f := range langs {
-		m := map[string]string{}
+	for _, f := range files {
+		lang := locales.LanguageOf(filepath.Base(f))
+		m := messages[lang]
+		if m == nil {
+			m = map[string]string{}
+			messages[lang] = m
+		}
 		if _, err := toml.DecodeFile(f, &m); err != nil {
 			t.Fatal(err)
 		}
-		messages[f] = m
+	}
+	if len(messages) < 2 {
+		t.Fatalf("message files: %v", files)
 	}
 	literal := regexp.MustCompile(`\.T "([a-z_.]+)"`)
 	pages, _ := filepath.Glob("*.html")

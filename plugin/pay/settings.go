@@ -36,17 +36,17 @@ type Describer interface {
 // SelfTester is an adapter that can sign a test callback exactly as its
 // gateway would (optional), for the settings self-test.
 type SelfTester interface {
-	// SelfTest returns a server callback from merchantID about tradeNo
+	// SelfTest returns a callback for the server callback at path (a
+	// Callback.Path), from merchantID about tradeNo
 	// (checkout.SelfTestPrefix and a nonce), signed with that merchant's
 	// real key by the gateway package's own code, and claiming no money:
 	// Process verifies it like any other post, then records it as a
 	// self-test (checkout.SelfTest) and acknowledges it, changing nothing.
-	SelfTest(merchantID, tradeNo string) (SelfTestPost, error)
+	SelfTest(path, merchantID, tradeNo string) (SelfTestPost, error)
 }
 
 // SelfTestPost is one signed test callback.
 type SelfTestPost struct {
-	Path        string // the server callback (Callback.Path) it goes to
 	ContentType string
 	Body        []byte
 	// Untested is a message ID naming what the test cannot cover for this

@@ -13,7 +13,7 @@ import (
 // bk_posturl) and the endpoints in use, for the back office.
 func (ad *Adapter) Settings() pay.Settings {
 	s := pay.Settings{
-		URLs: []pay.URLSetting{{Field: "bk_posturl", Path: "notify", Server: true}, {Field: "roturl", Path: "return"}},
+		URLs:      []pay.URLSetting{{Field: "bk_posturl", Path: "notify", Server: true}, {Field: "roturl", Path: "return"}},
 		Endpoints: []pay.Link{{Name: "form_Sc_to5", URL: ad.cfg.FormURL}, {Name: "g_recheck", URL: ad.cfg.RecheckURL}},
 	}
 	for _, m := range ad.cfg.Merchants {
@@ -28,7 +28,10 @@ func (ad *Adapter) Settings() pay.Settings {
 // is believed only once g_recheck asks the gateway, which knows no such
 // authorisation, so a test "success" would be refused as forged. A
 // decline is taken on spcheck alone (adapter.go) and asks nothing.
-func (ad *Adapter) SelfTest(merchantID, tradeNo string) (pay.SelfTestPost, error) {
+func (ad *Adapter) SelfTest(path, merchantID, tradeNo string) (pay.SelfTestPost, error) {
+	if path != "notify" {
+		return pay.SelfTestPost{}, fmt.Errorf("creditcenter self-test: no server callback at %q", path)
+	}
 	m, ok := ad.merchants[clientKey(merchantID)]
 	if !ok {
 		return pay.SelfTestPost{}, fmt.Errorf("credit center client %q is not configured", merchantID)
@@ -39,6 +42,6 @@ func (ad *Adapter) SelfTest(merchantID, tradeNo string) (pay.SelfTestPost, error
 	if err := m.Sign(cb); err != nil {
 		return pay.SelfTestPost{}, err
 	}
-	return pay.SelfTestPost{Path: "notify", ContentType: "application/x-www-form-urlencoded", Body: []byte(cb.Encode()),
+	return pay.SelfTestPost{ContentType: "application/x-www-form-urlencoded", Body: []byte(cb.Encode()),
 		Untested: "admin.settings.untested.creditcenter"}, nil
 }

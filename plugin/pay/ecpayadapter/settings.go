@@ -1,6 +1,7 @@
 package ecpayadapter
 
 import (
+	"fmt"
 	"net/url"
 	"time"
 
@@ -25,7 +26,7 @@ func (e *Adapter) Settings() pay.Settings {
 		}
 	}
 	s := pay.Settings{
-		URLs: []pay.URLSetting{{Field: "ReturnURL", Path: "notify", Server: true, Methods: all}},
+		URLs:      []pay.URLSetting{{Field: "ReturnURL", Path: "notify", Server: true, Methods: all}},
 		Endpoints: []pay.Link{{Name: "AioCheckOut", URL: e.cfg.CheckoutURL}, {Name: "QueryTradeInfo", URL: e.cfg.QueryURL}},
 	}
 	if len(cards) > 0 {
@@ -46,12 +47,16 @@ func (e *Adapter) Settings() pay.Settings {
 	return s
 }
 
-// SelfTest is a ReturnURL notification as ECPay sends it (the full field
+// SelfTest is a ReturnURL notification as ECPay sends it (posted to
+// PaymentInfoURL too, which verifies the same way) (the full field
 // set, CheckMacValue by ecpay.Merchant.Sign with the merchant's keys) with
 // SimulatePaid=1: ECPay's own flag for "no money moved", which the
 // verifier maps to Ignored. So even a twpay that did not know the
 // self-test prefix would only record it, never pay or queue anything.
-func (e *Adapter) SelfTest(merchantID, tradeNo string) (pay.SelfTestPost, error) {
+func (e *Adapter) SelfTest(path, merchantID, tradeNo string) (pay.SelfTestPost, error) {
+	if path != "notify" && path != PathPaymentInfo {
+		return pay.SelfTestPost{}, fmt.Errorf("ecpay self-test: no server callback at %q", path)
+	}
 	m, err := e.merchants.Lookup(merchantID)
 	if err != nil {
 		return pay.SelfTestPost{}, err
@@ -68,5 +73,5 @@ func (e *Adapter) SelfTest(merchantID, tradeNo string) (pay.SelfTestPost, error)
 	for k, v := range f {
 		form.Set(k, v)
 	}
-	return pay.SelfTestPost{Path: "notify", ContentType: "application/x-www-form-urlencoded", Body: []byte(form.Encode())}, nil
+	return pay.SelfTestPost{ContentType: "application/x-www-form-urlencoded", Body: []byte(form.Encode())}, nil
 }

@@ -40,7 +40,10 @@ func (s *Adapter) Settings() pay.Settings {
 const selfTestTradeLen = 20
 
 // SelfTest is a BackendURL notification carrying a self-test PayToken.
-func (s *Adapter) SelfTest(shopNo, tradeNo string) (pay.SelfTestPost, error) {
+func (s *Adapter) SelfTest(path, shopNo, tradeNo string) (pay.SelfTestPost, error) {
+	if path != "backend" {
+		return pay.SelfTestPost{}, fmt.Errorf("sinopac self-test: no server callback at %q", path)
+	}
 	c, err := s.client(shopNo)
 	if err != nil {
 		return pay.SelfTestPost{}, err
@@ -53,7 +56,7 @@ func (s *Adapter) SelfTest(shopNo, tradeNo string) (pay.SelfTestPost, error) {
 		return pay.SelfTestPost{}, err
 	}
 	body, _ := json.Marshal(map[string]string{"ShopNo": c.ShopNo, "PayToken": tradeNo + sign})
-	return pay.SelfTestPost{Path: "backend", ContentType: "application/json", Body: body, Untested: "admin.settings.untested.sinopac"}, nil
+	return pay.SelfTestPost{ContentType: "application/json", Body: body, Untested: "admin.settings.untested.sinopac"}, nil
 }
 
 func selfTestSign(c *sinopac.Client, tradeNo string) (string, error) {
@@ -81,4 +84,3 @@ func selfTestVerified(c *sinopac.Client, token string) (pay.Verified, error) {
 	return pay.Verified{Result: gateway.Result{Outcome: gateway.Ignored, MerchantID: c.ShopNo, MerchantTradeNo: tradeNo,
 		Message: "twpay self-test"}}, nil
 }
-
