@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -241,8 +242,9 @@ func (h *Handler) selfTest(c *gin.Context) {
 		for ui := range g.URLs {
 			row := &g.URLs[ui]
 			for _, p := range row.Probes {
-				if p.Location != "" {
-					row.Warnings = append(row.Warnings, urlWarning{ID: "admin.settings.warn.redirect", Alarm: true, Arg: p.Location})
+				w := urlWarning{ID: "admin.settings.warn.redirect", Alarm: true, Arg: p.Location}
+				if p.Location != "" && !slices.Contains(row.Warnings, w) {
+					row.Warnings = append(row.Warnings, w)
 				}
 				if (p.Signed && !p.Ack) || p.Err != "" || p.Location != "" {
 					result = AuditFailed

@@ -19,9 +19,10 @@ func (s *Adapter) Settings() pay.Settings {
 		all = append(all, m.ID())
 	}
 	st.URLs = append(st.URLs, pay.URLSetting{Field: "BackendURL", Path: "backend", Server: true, Methods: all})
-	if !s.cfg.CardDisabled {
-		st.URLs = append(st.URLs, pay.URLSetting{Field: "ReturnURL", Path: "return", Methods: []string{"sinopac_card"}})
-	}
+	// OrderCreate carries ReturnURL for either method (only the card page
+	// sends the shopper there; with cards disabled the route is not
+	// mounted, and the self-test's check shows it).
+	st.URLs = append(st.URLs, pay.URLSetting{Field: "ReturnURL", Path: "return", Methods: all})
 	for _, shop := range s.cfg.Shops {
 		st.Merchants = append(st.Merchants, shop.ShopNo)
 	}
