@@ -73,6 +73,7 @@ type probe struct {
 	Body     string // the answer's first bytes, quoted where not printable
 	Location string // a redirect's target
 	Ack      bool   // the acknowledgement the gateway expects
+	OK       bool   // as it should be: acknowledged, or (a GET check) twpay's 405
 	WantAck  string
 	Err      string // the transport's error (no answer)
 	Millis   int64
@@ -99,7 +100,7 @@ func (h *Handler) settingsOf(c *gin.Context) *settingsView {
 		g := gatewaySettings{Name: ad.Name()}
 		if d, ok := ad.(pay.Describer); ok {
 			s := d.Settings()
-			g.Merchants, g.Endpoints = s.Merchants, s.Endpoints
+			g.Merchants, g.Endpoints, g.Untested = s.Merchants, s.Endpoints, s.Untested
 			for _, u := range s.URLs {
 				row := urlRow{URLSetting: u}
 				if u.Path != "" {
@@ -228,7 +229,6 @@ func (h *Handler) selfTest(c *gin.Context) {
 					row.Probes[mi] = probe{Merchant: merchant, Signed: true, Err: err.Error()}
 					continue
 				}
-				g.Untested = post.Untested
 				wg.Add(1)
 				go func() { defer wg.Done(); row.Probes[mi] = send(ctx, row.URL, merchant, post, ack) }()
 			}
@@ -246,7 +246,7 @@ func (h *Handler) selfTest(c *gin.Context) {
 				if p.Location != "" && !slices.Contains(row.Warnings, w) {
 					row.Warnings = append(row.Warnings, w)
 				}
-				if (p.Signed && !p.Ack) || p.Err != "" || p.Location != "" {
+				if !p.OK {
 					result = AuditFailed
 				}
 				summary = append(summary, p.summary(g.Name, row.Path))
@@ -312,17 +312,21 @@ func send(ctx context.Context, target, merchant string, post pay.SelfTestPost, a
 	p := do(req)
 	p.Merchant, p.Signed, p.WantAck = merchant, true, ack.Body
 	p.Ack = p.Err == "" && p.Status == ack.Status && p.rawBody == ack.Body
+	p.OK = p.Ack
 	return p.probe
 }
 
-// check asks a browser URL with GET: twpay answers 405 (POST only); a
-// redirect there loses the shopper's post too.
+// check asks a browser URL with GET: twpay's route answers 405 (POST
+// only). A redirect there loses the shopper's post too; a 404 means the
+// route is not mounted at that URL.
 func check(ctx context.Context, target string) probe {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return probe{Err: err.Error()}
 	}
-	return do(req).probe
+	p := do(req).probe
+	p.OK = p.Status == http.StatusMethodNotAllowed
+	return p
 }
 
 type answered struct {

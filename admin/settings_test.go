@@ -183,7 +183,7 @@ func TestSettingsListsTheURLsGatewaysAreGiven(t *testing.T) {
 		t.Errorf("handed: %v", handed)
 	}
 	for _, want := range []string{ecpay.StageMerchant.ID, otherECPay.ID, spShop.ShopNo, ccMerchant.Client, "sandbox", e.srv.URL,
-		"ClientBackURL", "Not sent", "local or private"} {
+		"ClientBackURL", "Not sent", "local or private", "never asks the bank", "not the re-check"} {
 		if !page.has(want) {
 			t.Errorf("page lacks %q", want)
 		}

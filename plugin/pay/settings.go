@@ -10,6 +10,9 @@ type Settings struct {
 	URLs []URLSetting
 	// Endpoints are the gateway's URLs twpay calls (checkout, query).
 	Endpoints []Link
+	// Untested is a message ID naming what the self-test cannot cover for
+	// this gateway (e.g. the bank's confirmation it would ask for), or "".
+	Untested string
 }
 
 // URLSetting is one URL of ours that a payment hands the gateway.
@@ -49,7 +52,4 @@ type SelfTester interface {
 type SelfTestPost struct {
 	ContentType string
 	Body        []byte
-	// Untested is a message ID naming what the test cannot cover for this
-	// gateway (e.g. the bank's confirmation it would ask for), or "".
-	Untested string
 }

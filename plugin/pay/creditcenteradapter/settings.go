@@ -15,6 +15,7 @@ func (ad *Adapter) Settings() pay.Settings {
 	s := pay.Settings{
 		URLs:      []pay.URLSetting{{Field: "bk_posturl", Path: "notify", Server: true}, {Field: "roturl", Path: "return"}},
 		Endpoints: []pay.Link{{Name: "form_Sc_to5", URL: ad.cfg.FormURL}, {Name: "g_recheck", URL: ad.cfg.RecheckURL}},
+		Untested:  "admin.settings.untested.creditcenter",
 	}
 	for _, m := range ad.cfg.Merchants {
 		s.Merchants = append(s.Merchants, m.Client)
@@ -42,6 +43,5 @@ func (ad *Adapter) SelfTest(path, merchantID, tradeNo string) (pay.SelfTestPost,
 	if err := m.Sign(cb); err != nil {
 		return pay.SelfTestPost{}, err
 	}
-	return pay.SelfTestPost{ContentType: "application/x-www-form-urlencoded", Body: []byte(cb.Encode()),
-		Untested: "admin.settings.untested.creditcenter"}, nil
+	return pay.SelfTestPost{ContentType: "application/x-www-form-urlencoded", Body: []byte(cb.Encode())}, nil
 }

@@ -13,7 +13,7 @@ import (
 // Settings lists the URLs Start puts into OrderCreate (ReturnURL for
 // cards, BackendURL for both) and the API in use, for the back office.
 func (s *Adapter) Settings() pay.Settings {
-	st := pay.Settings{Endpoints: []pay.Link{{Name: "API", URL: s.cfg.APIURL}}}
+	st := pay.Settings{Endpoints: []pay.Link{{Name: "API", URL: s.cfg.APIURL}}, Untested: "admin.settings.untested.sinopac"}
 	var all []string
 	for _, m := range s.Methods() {
 		all = append(all, m.ID())
@@ -57,7 +57,7 @@ func (s *Adapter) SelfTest(path, shopNo, tradeNo string) (pay.SelfTestPost, erro
 		return pay.SelfTestPost{}, err
 	}
 	body, _ := json.Marshal(map[string]string{"ShopNo": c.ShopNo, "PayToken": tradeNo + sign})
-	return pay.SelfTestPost{ContentType: "application/json", Body: body, Untested: "admin.settings.untested.sinopac"}, nil
+	return pay.SelfTestPost{ContentType: "application/json", Body: body}, nil
 }
 
 func selfTestSign(c *sinopac.Client, tradeNo string) (string, error) {
