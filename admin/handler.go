@@ -122,6 +122,7 @@ func derive(secret []byte, purpose string) []byte {
 //	GET  /login, POST /login, POST /logout   (not with HostIdentity)
 //	GET  /orders            the order table
 //	GET  /orders/:no        one order
+//	GET  /orders.csv        the table's filter as CSV (audited)
 //	GET  /static/*          stylesheet and htmx
 //
 // Every route but login and static refuses the anonymous; unsafe methods
@@ -147,6 +148,7 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("", h.home)
 	authed.GET("/", h.home)
 	authed.GET("/orders", h.orders)
+	authed.GET("/orders.csv", h.export)
 	authed.GET("/orders/:no", h.order)
 	return authed
 }
