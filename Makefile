@@ -58,7 +58,8 @@ lint:
 
 # make bench: twpay's hot paths beside pgbench running the same statements,
 # on a private PostgreSQL with fsync on; writes bench/RESULTS.md (about 13
-# minutes). BENCH_FLAGS=-orders 20000 -duration 2s -rounds 1 for a quick look.
+# minutes). BENCH_FLAGS=-orders 20000 -duration 2s -rounds 1 for a quick look;
+# BENCH_FLAGS="-only admin -orders 200000" runs only the admin order table.
 bench: devdb
 	go build -o $(BIN)/storefront ./cmd/storefront
 	$(DEVDB) -durable -- go run ./bench $(BENCH_FLAGS)

@@ -127,6 +127,7 @@ func derive(secret []byte, purpose string) []byte {
 //	GET  /login, POST /login, POST /logout   (not with HostIdentity)
 //	GET  /orders            the order table
 //	GET  /orders/:no        one order
+//	GET  /orders.csv        the table's filter as CSV (audited)
 //	GET  /settings, POST /settings/selftest (operator)   the settings check
 //	GET  /static/*          stylesheet and htmx
 //
@@ -153,6 +154,7 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("", h.home)
 	authed.GET("/", h.home)
 	authed.GET("/orders", h.orders)
+	authed.GET("/orders.csv", h.export)
 	authed.GET("/orders/:no", h.order)
 	authed.GET("/settings", h.settings)
 	Operator(authed).POST("/settings/selftest", h.selfTest)

@@ -33,7 +33,21 @@ func main() {
 	goBench := flag.Bool("go", true, "also run the Go benchmarks")
 	modes := flag.String("exec-modes", "simple_protocol,cache_statement", "pgx exec modes to run a server with, side by side (the first is the main table's)")
 	gwMax := flag.Int("gw-max", 0, "most payments prepared for one SinoPac or credit-center measurement (0: enough for -duration)")
+	only := flag.String("only", "", `run one section and replace just it in -out: "admin" (the back office's order table at -orders orders)`)
 	flag.Parse()
+	if *only != "" {
+		if *only != "admin" {
+			log.Fatalf("-only %q: the only section is admin", *only)
+		}
+		section, err := adminSection(*orders)
+		if err == nil {
+			err = spliceSection(*out, section)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	var clients []int
 	for _, c := range strings.Split(*clientList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -189,6 +203,11 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 			}
 		}
 	}
+	log.Printf("admin order table at %d orders", orders)
+	adminOut, err := adminSection(orders)
+	if err != nil {
+		return err
+	}
 	var goOut string
 	if goBench {
 		log.Printf("Go benchmarks")
@@ -196,7 +215,7 @@ func run(orders int, d time.Duration, rounds int, clients []int, modes []string,
 	}
 	return report(outPath, reportData{Modes: modes, Orders: orders, Seed: seedTime, Duration: d, Rounds: rounds, Clients: clients,
 		Results: results, Ready: srv.Ready, RSS: rssNow, RSSPeak: rssPeak, Statements: len(cap.First), RepeatStatements: len(cap.Repeat),
-		GoBench: goOut, GW: gw.summary(), Total: time.Since(began)})
+		GoBench: goOut, GW: gw.summary(), Admin: adminOut, Total: time.Since(began)})
 }
 
 func httpSample(lr loadResult, cpu time.Duration, accounted bool) sample {
@@ -252,6 +271,7 @@ type reportData struct {
 	Statements, RepeatStatements int
 	GoBench                      string
 	GW                           gwSummary
+	Admin                        string // the admin order table's section
 	Total                        time.Duration
 }
 
@@ -312,6 +332,9 @@ func report(path string, r reportData) error {
 	fmt.Fprintf(&b, "\nServer: ready %d ms after start (first healthy `/healthz`); RSS %.0f MB after the notify load, peak %.0f MB.\n",
 		r.Ready.Milliseconds(), r.RSS, r.RSSPeak)
 	gwReport(&b, r, med)
+	if r.Admin != "" {
+		b.WriteString("\n" + r.Admin)
+	}
 	if r.GoBench != "" {
 		b.WriteString("\n## Go benchmarks\n\nEach beside its baseline (compare ratios, not nanoseconds):\n\n```\n" + r.GoBench + "\n```\n")
 	}
