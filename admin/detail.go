@@ -30,6 +30,7 @@ type orderView struct {
 	// newest maxEvents are shown).
 	EventsCut bool
 	BackURL   string
+	Actions   *actionsView // actions.go
 }
 
 type attemptView struct {
@@ -111,7 +112,11 @@ func (h *Handler) order(c *gin.Context) {
 		h.failInternal(c, "order jobs", "err", err)
 		return
 	}
-	h.Render.Render(c, http.StatusOK, "admin_order", h.page(c, "", v))
+	if v.Actions, err = h.actionsFor(c, o); err != nil {
+		h.failInternal(c, "order actions", "err", err)
+		return
+	}
+	h.Render.Render(c, orderStatus(c), "admin_order", h.page(c, "", v))
 }
 
 // reasonFor maps a failed attempt's result code to its message, as the

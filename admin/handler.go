@@ -148,6 +148,7 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("/", h.home)
 	authed.GET("/orders", h.orders)
 	authed.GET("/orders/:no", h.order)
+	h.registerActions(authed) // operator actions (actions.go)
 	return authed
 }
 

@@ -2,6 +2,7 @@ package templates_test
 
 import (
 	"html/template"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/twpay/twpay/locales"
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/templates"
 )
@@ -20,17 +22,21 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 	if _, err := templates.Parse(template.FuncMap{"twd": func(int64) string { return "" }, "taipei": func(any) string { return "" }}, nil); err != nil {
 		t.Fatal(err)
 	}
-	langs, _ := filepath.Glob("../locales/active.*.toml")
+	langs, _ := filepath.Glob("../locales/*.toml")
 	if len(langs) < 2 {
 		t.Fatalf("message files: %v", langs)
 	}
-	messages := map[string]map[string]string{}
+	messages := map[string]map[string]string{} // language -> its messages, over all its files
 	for _, f := range langs {
+		lang := locales.LanguageOf(filepath.Base(f))
 		m := map[string]string{}
 		if _, err := toml.DecodeFile(f, &m); err != nil {
 			t.Fatal(err)
 		}
-		messages[f] = m
+		if messages[lang] == nil {
+			messages[lang] = map[string]string{}
+		}
+		maps.Copy(messages[lang], m)
 	}
 	literal := regexp.MustCompile(`\.T "([a-z_.]+)"`)
 	pages, _ := filepath.Glob("*.html")
