@@ -24,11 +24,12 @@ import (
 // Operator actions on one order, shown in the order page's
 // "admin_order_actions" panel: refund a payment (the order's own or a
 // second one), settle a manual refund by hand, ask the gateway about an
-// attempt now, and resolve an attempt's review. Each is a plain form post
-// (htmx swaps the order in place), recorded by BeginAudit before it runs
-// and Finish after. What the action did comes back as a redirect to the
-// order page (?done=, so a reload posts nothing again); a refusal is the
-// order page itself with the reason, and a 4xx.
+// attempt now, and resolve an attempt's review. Each is confirmed first
+// (confirm.go: a GET page, or its fragment in the order page's dialog)
+// and posted from there with confirm=yes; it is recorded by BeginAudit
+// before it runs and Finish after. What the action did comes back as a
+// redirect to the order page (?done=, so a reload posts nothing again); a
+// refusal is the confirmation page again with the reason, and a 4xx.
 
 // requeryGap is the least time between two questions about one attempt an
 // operator may cause: ECPay answers polling with 403 (and twpay then
@@ -63,10 +64,11 @@ type actionsView struct {
 	OrderNo  string
 	Notice   string // message ID of what the last action did
 	Warn     bool
-	Refused  *actionRefusal // the action just posted, refused
 	Payments []paymentView
 	Refunds  []refundView
 	Attempts []attemptActions
+	Audit    []auditRow // the order's latest audit entries (auditlog.go)
+	AuditCut bool       // it has more than shown
 }
 
 // actionRefusal is why an action was refused, and what the form held.
@@ -75,7 +77,7 @@ type actionRefusal struct {
 	Message   string // message ID
 	Amount    int64  // for messages naming an amount (what remains)
 	Until     string // for a paused gateway: when it may be asked again
-	Form      string // which form: "refund:<payment id>", "mark:<id>", "attempt:<seq>"
+	Form      string // which form: "refund:<payment id>", "mark:<id>", "requery:<seq>", "resolve:<seq>"
 	AmountIn  string // the refund form's amount as typed
 	ReasonIn  string
 	OutcomeIn string
@@ -85,7 +87,7 @@ type actionRefusal struct {
 type paymentView struct {
 	checkout.Payment
 	Seq int
-	Key string // a fresh idempotency key for this form
+	PID string // the refund form's payment field ("" for the order's own)
 }
 
 type refundView struct {
@@ -109,7 +111,12 @@ func (h *Handler) registerActions(authed *gin.RouterGroup) {
 	op.POST("/orders/:no/refunds/:id", h.markRefund)
 	op.POST("/orders/:no/attempts/:seq/requery", h.requery)
 	op.POST("/orders/:no/attempts/:seq/resolve", h.resolveReview)
+	h.registerConfirms(op)
+	authed.GET("/audit", h.auditLog) // every member may read it (auditlog.go)
 }
+
+// orderAuditRows is how many audit entries the order page shows.
+const orderAuditRows = 10
 
 // orderStatus is the order page's status: 200, or a refused action's.
 func orderStatus(c *gin.Context) int {
@@ -129,9 +136,6 @@ func (h *Handler) actionsFor(c *gin.Context, o *checkout.Order) (*actionsView, e
 	if m, ok := doneMessages[c.Query("done")]; ok {
 		v.Notice, v.Warn = m.id, m.warn
 	}
-	if r, ok := c.Get(refusalKey); ok {
-		v.Refused, v.Notice = r.(*actionRefusal), ""
-	}
 	refunds, err := h.Store.Refunds(ctx, o.OrderNo)
 	if err != nil {
 		return nil, err
@@ -145,6 +149,16 @@ func (h *Handler) actionsFor(c *gin.Context, o *checkout.Order) (*actionsView, e
 		if v.Payments, err = h.payments(ctx, o); err != nil {
 			return nil, err
 		}
+	}
+	entries, err := h.auditOf(ctx, o.OrderNo, orderAuditRows+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) > orderAuditRows {
+		entries, v.AuditCut = entries[1:], true
+	}
+	for i := len(entries) - 1; i >= 0; i-- { // newest first, as on /audit
+		v.Audit = append(v.Audit, h.auditRowOf(c, entries[i]))
 	}
 	for _, a := range o.Attempts {
 		_, enabled := h.Registry.Adapter(a.Gateway)
@@ -194,11 +208,11 @@ func (h *Handler) payments(ctx context.Context, o *checkout.Order) ([]paymentVie
 		if p.Refundable() <= 0 || (id != "" && !p.Duplicate) {
 			continue
 		}
-		key, err := refundKey()
-		if err != nil {
-			return nil, err
+		pv := paymentView{Payment: p, Seq: seq[p.AttemptID]}
+		if p.Duplicate {
+			pv.PID = p.PaymentID
 		}
-		out = append(out, paymentView{Payment: p, Seq: seq[p.AttemptID], Key: key})
+		out = append(out, pv)
 	}
 	return out, nil
 }
@@ -226,24 +240,32 @@ func (h *Handler) begin(c *gin.Context, action, target string) (*Audit, bool) {
 	return a, true
 }
 
-// refuse finishes the audit as refused and shows the order page with why.
+// refuse finishes the audit as refused (detail: the message ID, then
+// ours) and shows the form's confirmation page again with why.
 func (h *Handler) refuse(c *gin.Context, a *Audit, r *actionRefusal, detail string) {
-	_ = a.Finish(c.Request.Context(), AuditRefused, detail)
+	_ = a.Finish(c.Request.Context(), AuditRefused, r.Message+": "+detail)
 	if r.Status == http.StatusNotFound && r.Message == "admin.error.order_not_found" {
 		h.fail(c, r.Status, r.Message)
 		return
 	}
-	c.Set(refusalKey, r)
-	// The page is the order's: its language links and forms point there.
-	u := *c.Request.URL
-	u.Path, u.RawQuery = h.URL("/orders/"+c.Param("no")), ""
-	c.Request.URL = &u
-	h.order(c)
+	h.showConfirm(c, r)
 }
 
-// done finishes the audit and sends the operator back to the order.
+// notConfirmed refuses a post that did not come from a confirmation
+// page's button (422; nothing is done), true when it did so.
+func (h *Handler) notConfirmed(c *gin.Context, a *Audit, r *actionRefusal) bool {
+	if c.PostForm("confirm") == "yes" {
+		return false
+	}
+	r.Status, r.Message = http.StatusUnprocessableEntity, "admin.actions.error.confirm"
+	h.refuse(c, a, r, "not confirmed")
+	return true
+}
+
+// done finishes the audit (detail: the outcome's message ID, then ours)
+// and sends the operator back to the order.
 func (h *Handler) done(c *gin.Context, a *Audit, result AuditResult, detail, code string) {
-	_ = a.Finish(c.Request.Context(), result, detail)
+	_ = a.Finish(c.Request.Context(), result, doneMessages[code].id+": "+detail)
 	c.Redirect(http.StatusSeeOther, h.URL("/orders/"+c.Param("no"))+"?done="+code+"#actions")
 }
 
@@ -284,6 +306,9 @@ func (h *Handler) refund(c *gin.Context) {
 		refuse(http.StatusNotFound, "admin.error.order_not_found", "no such order")
 		return
 	}
+	if h.notConfirmed(c, audit, r) {
+		return
+	}
 	var amount int64
 	if amountIn != "" {
 		n, err := strconv.ParseInt(strings.ReplaceAll(amountIn, ",", ""), 10, 64)
@@ -296,8 +321,6 @@ func (h *Handler) refund(c *gin.Context) {
 	switch key := c.PostForm("key"); {
 	case reason == "" || !validText(reason, 1000):
 		refuse(http.StatusBadRequest, "admin.actions.error.reason", "no reason, or too long")
-	case c.PostForm("confirm") != "yes":
-		refuse(http.StatusBadRequest, "admin.actions.error.confirm", "not confirmed")
 	case !refundKeyPattern.MatchString(key) || !oneLineID(pid):
 		refuse(http.StatusBadRequest, "admin.actions.error.stale_form", "bad idempotency key or payment id")
 	default:
@@ -380,29 +403,20 @@ func (h *Handler) markRefund(c *gin.Context) {
 		r.Status, r.Message = status, msg
 		h.refuse(c, audit, r, detail)
 	}
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		refuse(http.StatusNotFound, "admin.actions.error.refund_not_found", "bad refund id")
-		return
-	}
-	ref, err := h.Store.Refund(ctx, id)
+	ref, err := h.refundOf(ctx, c.Param("no"), c.Param("id"))
 	if errors.Is(err, checkout.ErrRefundNotFound) {
-		refuse(http.StatusNotFound, "admin.actions.error.refund_not_found", err.Error())
+		refuse(http.StatusNotFound, "admin.actions.error.refund_not_found", "no such refund on this order")
 		return
 	}
 	if err != nil {
 		h.actionFailed(c, audit, "load refund", "err", err)
 		return
 	}
-	var orderNo string
-	if err := h.DB.NewRaw("SELECT order_no FROM orders WHERE id = ?", ref.OrderID).Scan(ctx, &orderNo); err != nil {
-		h.actionFailed(c, audit, "load refund's order", "err", err)
+	if h.notConfirmed(c, audit, r) {
 		return
 	}
+	id := ref.ID
 	switch {
-	case orderNo != c.Param("no"):
-		refuse(http.StatusNotFound, "admin.actions.error.refund_not_found", "refund of another order")
-		return
 	case outcome != "done" && outcome != "failed":
 		refuse(http.StatusBadRequest, "admin.actions.error.outcome", "outcome "+strconv.Quote(cut(outcome, 20)))
 		return
@@ -428,13 +442,7 @@ func (h *Handler) markRefund(c *gin.Context) {
 
 // attemptOf loads the order's attempt seq (param :seq).
 func (h *Handler) attemptOf(c *gin.Context) (*checkout.Attempt, error) {
-	seq, err := strconv.Atoi(c.Param("seq"))
-	if err != nil || seq <= 0 || !orderNoPattern.MatchString(c.Param("no")) {
-		return nil, sql.ErrNoRows
-	}
-	a := new(checkout.Attempt)
-	err = h.DB.NewSelect().Model(a).Where("seq = ? AND order_id = (SELECT id FROM orders WHERE order_no = ?)", seq, c.Param("no")).Scan(c.Request.Context())
-	return a, err
+	return h.attemptBySeq(c.Request.Context(), c.Param("no"), c.Param("seq"))
 }
 
 // requery: POST /orders/:no/attempts/:seq/requery asks the attempt's
@@ -447,7 +455,7 @@ func (h *Handler) requery(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	r := &actionRefusal{Form: "attempt:" + c.Param("seq")}
+	r := &actionRefusal{Form: "requery:" + c.Param("seq")}
 	refuse := func(status int, msg, detail string) {
 		r.Status, r.Message = status, msg
 		h.refuse(c, audit, r, detail)
@@ -461,34 +469,20 @@ func (h *Handler) requery(c *gin.Context) {
 		h.actionFailed(c, audit, "load attempt", "err", err)
 		return
 	}
-	ad, enabled := h.Registry.Adapter(a.Gateway)
-	if !enabled {
-		refuse(http.StatusConflict, "admin.actions.error.gateway_off", "gateway "+a.Gateway+" not enabled")
+	if h.notConfirmed(c, audit, r) {
 		return
 	}
-	if !queryable(a.Status) {
-		refuse(http.StatusConflict, "admin.actions.error.not_queryable", "attempt is "+string(a.Status))
-		return
-	}
-	now, err := h.Store.Now(ctx)
+	block, why, err := h.requeryBlock(ctx, a)
 	if err != nil {
-		h.actionFailed(c, audit, "database clock", "err", err)
+		h.actionFailed(c, audit, "requery block", "err", err)
 		return
 	}
-	if a.LastQueriedAt != nil && now.Sub(*a.LastQueriedAt) < requeryGap {
-		refuse(http.StatusTooManyRequests, "admin.actions.error.requery_soon", "asked "+now.Sub(*a.LastQueriedAt).Round(time.Second).String()+" ago")
+	if block != nil {
+		r.Until = block.Until
+		refuse(block.Status, block.Message, why)
 		return
 	}
-	until, err := h.Store.Paused(ctx, a.Gateway)
-	if err != nil {
-		h.actionFailed(c, audit, "gateway pause", "err", err)
-		return
-	}
-	if !until.IsZero() {
-		r.Until = until.In(checkout.Taipei).Format("2006-01-02 15:04")
-		refuse(http.StatusConflict, "admin.actions.error.paused", "gateway paused until "+until.Format(time.RFC3339))
-		return
-	}
+	ad, _ := h.Registry.Adapter(a.Gateway)
 	if err := h.Store.AskNow(ctx, a.ID); err != nil {
 		h.actionFailed(c, audit, "ask now", "err", err)
 		return
@@ -524,7 +518,7 @@ func (h *Handler) resolveReview(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	note := strings.TrimSpace(c.PostForm("note"))
-	r := &actionRefusal{Form: "attempt:" + c.Param("seq"), ReasonIn: note}
+	r := &actionRefusal{Form: "resolve:" + c.Param("seq"), ReasonIn: note}
 	refuse := func(status int, msg, detail string) {
 		r.Status, r.Message = status, msg
 		h.refuse(c, audit, r, detail)
@@ -536,6 +530,9 @@ func (h *Handler) resolveReview(c *gin.Context) {
 	}
 	if err != nil {
 		h.actionFailed(c, audit, "load attempt", "err", err)
+		return
+	}
+	if h.notConfirmed(c, audit, r) {
 		return
 	}
 	if note == "" || !validText(note, 1000) {
