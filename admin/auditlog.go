@@ -31,7 +31,7 @@ var auditActions = []string{"refund", "refund.mark", "requery", "review.resolve"
 
 var auditResults = []AuditResult{AuditStarted, AuditOK, AuditRefused, AuditFailed, AuditError}
 
-var actionPattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,39}$`)
+var actionPattern = regexp.MustCompile(`^[a-z][a-z_.]{0,39}$`) // as admin_audit's CHECK
 
 // messagePrefix is a detail that starts with a message ID (what refuse
 // and done write): "admin.actions.error.x: our own words".
