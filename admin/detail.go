@@ -18,8 +18,8 @@ import (
 
 // orderView is one order's page: the order with its attempts, one
 // timeline (attempts started, status changes, gateway events) and the
-// River jobs it caused. Actions (refund, re-query) go in the template
-// "admin_order_actions", empty for now.
+// River jobs it caused. Its actions and audit entries are the template
+// "admin_order_actions" (actions.go).
 type orderView struct {
 	Order    *checkout.Order
 	Title    string
