@@ -18,8 +18,8 @@ import (
 
 // orderView is one order's page: the order with its attempts, one
 // timeline (attempts started, status changes, gateway events) and the
-// River jobs it caused. Actions (refund, re-query) go in the template
-// "admin_order_actions", empty for now.
+// River jobs it caused. Its actions and audit entries are the template
+// "admin_order_actions" (actions.go).
 type orderView struct {
 	Order    *checkout.Order
 	Title    string
@@ -30,6 +30,7 @@ type orderView struct {
 	// newest maxEvents are shown).
 	EventsCut bool
 	BackURL   string
+	Actions   *actionsView // actions.go
 }
 
 type attemptView struct {
@@ -111,7 +112,11 @@ func (h *Handler) order(c *gin.Context) {
 		h.failInternal(c, "order jobs", "err", err)
 		return
 	}
-	h.Render.Render(c, http.StatusOK, "admin_order", h.page(c, "", v))
+	if v.Actions, err = h.actionsFor(c, o); err != nil {
+		h.failInternal(c, "order actions", "err", err)
+		return
+	}
+	h.Render.Render(c, orderStatus(c), "admin_order", h.page(c, "", v))
 }
 
 // reasonFor maps a failed attempt's result code to its message, as the

@@ -158,6 +158,7 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("/orders/:no", h.order)
 	authed.GET("/settings", h.settings)
 	Operator(authed).POST("/settings/selftest", h.selfTest)
+	h.registerActions(authed) // operator actions (actions.go)
 	return authed
 }
 

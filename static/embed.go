@@ -11,6 +11,8 @@
 //   - twpay.css: the stylesheet for the shop and the back office.
 //   - twpay.js: small progressive enhancements (copy buttons); every page
 //     works without it.
+//   - admin.js: the back office's confirmation dialog; every page works
+//     without it.
 package static
 
 import (
@@ -22,10 +24,10 @@ import (
 	"strings"
 )
 
-// FS holds the embedded static assets: htmx.min.js, htmx.version, twpay.css and twpay.js.
+// FS holds the embedded static assets: htmx.min.js, htmx.version, twpay.css, twpay.js and admin.js.
 // Serve it with, e.g., http.FileServerFS(static.FS).
 //
-//go:embed htmx.min.js htmx.version twpay.css twpay.js
+//go:embed htmx.min.js htmx.version twpay.css twpay.js admin.js
 var FS embed.FS
 
 // versionFile is the name of the htmx version record inside FS.
