@@ -63,11 +63,11 @@ func newShop(t *testing.T) *shop {
 	n := time.Now().In(checkout.Taipei)
 	clock := &actionClock{t: time.Date(n.Year(), n.Month(), n.Day(), 10, 0, 0, 0, checkout.Taipei)}
 	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// The sandbox keeps the real clock: QueryTradeInfo's TimeStamp is the
-	// real time (ECPay allows 3 minutes of skew), whatever twpay plans by.
-	// (From 20:15 to 20:30 Taiwan time the sandbox refuses DoAction, as
-	// ECPay does: the refund tests fail then.)
-	ec := sandbox.NewECPay(sandbox.ECPayConfig{RetryDelays: []time.Duration{0}, Logger: discard})
+	// The sandbox captures and takes DoAction by twpay's clock, but keeps
+	// the real clock for QueryTradeInfo's TimeStamp (twpay signs it with
+	// the real time; ECPay allows 3 minutes of skew), so the tests pass at
+	// any hour, 20:15-20:30 Taiwan time included.
+	ec := sandbox.NewECPay(sandbox.ECPayConfig{RetryDelays: []time.Duration{0}, Logger: discard, CaptureClock: clock.Now})
 	ec.Register(r.Group("/sandbox/ecpay"))
 	ecURL := base + "/sandbox/ecpay"
 	p, err := plugin.New(plugin.Config{DB: db, Mode: pay.Sandbox, BaseURL: base, SessionSecret: "0123456789abcdef0123456789abcdef",

@@ -31,6 +31,11 @@ type ECPayConfig struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// CaptureClock is the clock of the daily 20:15 capture and of
+	// DoAction's 20:15-20:30 refusal (default Now): a test fixes the hour
+	// of day with it while QueryTradeInfo's TimeStamp check, which twpay
+	// signs with the real time, keeps the real clock.
+	CaptureClock func() time.Time
 	// OrderLink links each trade on the index page to the shop's order.
 	OrderLink OrderLinker
 }
@@ -89,7 +94,8 @@ type ECPay struct {
 	merchants ecpay.Merchants
 	log       *slog.Logger
 	now       func() time.Time
-	callbacks *deliverer // ReturnURL and PaymentInfoURL posts, guarded by mu; closed by Close
+	capture   func() time.Time // CaptureClock
+	callbacks *deliverer       // ReturnURL and PaymentInfoURL posts, guarded by mu; closed by Close
 	orderLink OrderLinker
 
 	mu       sync.Mutex
@@ -108,6 +114,7 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 		merchants: cfg.Merchants,
 		log:       cfg.Logger,
 		now:       cfg.Now,
+		capture:   cfg.CaptureClock,
 		orderLink: cfg.OrderLink,
 		byRef:     map[string]*ecpayTrade{},
 		byCode:    map[string]*ecpayTrade{},
@@ -124,6 +131,9 @@ func NewECPay(cfg ECPayConfig) *ECPay {
 	s.log = s.log.With("sandbox", "ecpay")
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.capture == nil {
+		s.capture = s.now
 	}
 	s.callbacks = newDeliverer(&s.mu, deliveryConfig{
 		Delays: cfg.RetryDelays, DefaultDelays: defaultECPayRetryDelays, Client: cfg.Client,

@@ -152,7 +152,7 @@ func (s *ECPay) CaptureState(merchantTradeNo string) (ECPayCaptureState, int64, 
 	if t == nil || t.state != ecpayPaid {
 		return "", 0, ErrECPayNoPaidTrade
 	}
-	return s.stateLocked(t, s.now()), s.captureLocked(t).refunded, nil
+	return s.stateLocked(t, s.capture()), s.captureLocked(t).refunded, nil
 }
 
 // DoActions lists the DoAction calls answered for that MerchantTradeNo
@@ -183,7 +183,7 @@ var ErrECPayNoPaidTrade = errors.New("sandbox: no paid ECPay trade with that Mer
 // doAction answers POST /CreditDetail/DoAction. Every answered call is
 // recorded (DoActions), refusals included.
 func (s *ECPay) doAction(c *gin.Context) {
-	now := s.now()
+	now := s.capture()
 	s.mu.Lock()
 	fault := s.doActionsLocked().fault
 	s.mu.Unlock()
