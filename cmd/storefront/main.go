@@ -158,11 +158,14 @@ func (a *app) close() {
 }
 
 // sandboxSchedules lets tests shorten the sandboxes' callback retry
-// schedules (zero: the gateways' own schedules).
+// schedules (zero: the gateways' own schedules) and fix the hour refunds
+// are planned and ECPay captures by (nil: the real clock; ECPay takes no
+// refund from 20:15 to 20:30 Taiwan time).
 type sandboxSchedules struct {
 	ecpayNotify        []time.Duration
 	sinopacBackend     []time.Duration
 	creditcenterNotify []time.Duration
+	refundClock        func() time.Time
 }
 
 // The demo SinoPac shop: the public contest sandbox shop of the spec's
@@ -188,6 +191,9 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	cfg.DB, cfg.Logger, cfg.Catalog = db, log, true
+	if sched.refundClock != nil {
+		cfg.Now = sched.refundClock
+	}
 	cfg.OnSideEffect = demoSideEffects(log)
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = "http://localhost" + portOf(addr)
@@ -248,7 +254,7 @@ func (a *app) mountSandboxes(r *gin.Engine, baseURL, only string, getenv func(st
 		switch strings.TrimSpace(name) {
 		case ecpayadapter.Name:
 			a.ecpay = sandbox.NewECPay(sandbox.ECPayConfig{Merchants: ecpay.NewMerchants(ecpay.StageMerchant),
-				RetryDelays: sched.ecpayNotify, Logger: log, OrderLink: a.orderLink(ecpayadapter.Name)})
+				RetryDelays: sched.ecpayNotify, Logger: log, OrderLink: a.orderLink(ecpayadapter.Name), CaptureClock: sched.refundClock})
 			a.ecpay.Register(r.Group("/sandbox/ecpay"))
 			cfg := ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
 				CheckoutURL: baseURL + "/sandbox/ecpay/Cashier/AioCheckOut/V5",
