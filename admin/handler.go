@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -54,6 +55,14 @@ type Config struct {
 	// SessionTTL ends a session this long after sign-in (default 12 h),
 	// IdleTTL after this long unused (default 2 h).
 	SessionTTL, IdleTTL time.Duration
+
+	// AttentionAfter: an order pending or awaiting payment longer than
+	// this needs a human (default 24 h; attention.go).
+	AttentionAfter time.Duration
+	// RetryJob makes a discarded River job available again (plugin/jobs
+	// Runner.Retry); its error wraps ErrJobNotDiscarded when the job is
+	// not discarded. nil: the page offers no retry.
+	RetryJob func(ctx context.Context, id int64) error
 }
 
 // CookieName is the admin session's cookie: its own, never the shop's
@@ -118,10 +127,12 @@ func derive(secret []byte, purpose string) []byte {
 
 // Register mounts the back office on r (e.g. router.Group("/admin")):
 //
-//	GET  /                  -> /orders
+//	GET  /                  -> /dashboard
 //	GET  /login, POST /login, POST /logout   (not with HostIdentity)
 //	GET  /orders            the order table
 //	GET  /orders/:no        one order
+//	GET  /dashboard         paid and refunded totals, what needs a human
+//	GET  /attention         what needs a human (attention.go: its actions)
 //	GET  /static/*          stylesheet and htmx
 //
 // Every route but login and static refuses the anonymous; unsafe methods
@@ -148,6 +159,8 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("/", h.home)
 	authed.GET("/orders", h.orders)
 	authed.GET("/orders/:no", h.order)
+	authed.GET("/dashboard", h.dashboard)
+	h.attentionRoutes(authed)
 	return authed
 }
 
@@ -157,7 +170,7 @@ func Operator(authed *gin.RouterGroup) *gin.RouterGroup {
 	return authed.Group("", RequireRole(RoleOperator))
 }
 
-func (h *Handler) home(c *gin.Context) { c.Redirect(http.StatusSeeOther, h.URL("/orders")) }
+func (h *Handler) home(c *gin.Context) { c.Redirect(http.StatusSeeOther, h.URL("/dashboard")) }
 
 // URL is a path under the admin's mount point.
 func (h *Handler) URL(path string) string { return strings.TrimSuffix(h.base, "/") + path }
