@@ -52,10 +52,10 @@ var attentionKinds = []string{kindUnmatched, kindDuplicate, kindStartUnknown, ki
 const (
 	// attentionShown rows per section (the newest).
 	attentionShown = 100
-	// maxCounted: a count stops there ("10,000+"), so a flood (a
+	// maxCounted: a count stops there ("1,000+"), so a flood (a
 	// generator's million pending orders, a storm of forged callbacks
 	// that verified) costs a bounded scan.
-	maxCounted = 10000
+	maxCounted = 1000
 	// payUntilGrace: an attempt whose code can be paid until a deadline
 	// (ATM, convenience store) is stuck only once the gateway's expiry
 	// should have arrived.
@@ -143,6 +143,25 @@ type attentionCount struct {
 // attentionCounts counts every section's rows (each at most
 // maxCounted+1, reported Over), in one round trip.
 func (h *Handler) attentionCounts(ctx context.Context) (map[string]tally, error) {
+	q, args := h.countsQuery()
+	var row struct {
+		Unmatched    int64 `bun:"unmatched"`
+		Duplicate    int64 `bun:"duplicate"`
+		StartUnknown int64 `bun:"start_unknown"`
+		Review       int64 `bun:"review"`
+		Stuck        int64 `bun:"stuck"`
+		ManualRefund int64 `bun:"manual_refund"`
+		Discarded    int64 `bun:"discarded"`
+	}
+	if err := h.DB.NewRaw(q, args...).Scan(ctx, &row); err != nil {
+		return nil, err
+	}
+	return map[string]tally{kindUnmatched: newTally(row.Unmatched), kindDuplicate: newTally(row.Duplicate),
+		kindStartUnknown: newTally(row.StartUnknown), kindReview: newTally(row.Review), kindStuck: newTally(row.Stuck),
+		kindManualRefund: newTally(row.ManualRefund), kindDiscarded: newTally(row.Discarded)}, nil
+}
+
+func (h *Handler) countsQuery() (string, []any) {
 	capped := func(from string) string {
 		return "(SELECT count(*) FROM (SELECT 1 FROM " + from + " LIMIT " + strconv.Itoa(maxCounted+1) + ") x)"
 	}
@@ -155,23 +174,7 @@ func (h *Handler) attentionCounts(ctx context.Context) (map[string]tally, error)
 		capped(stuckFrom) + ` + ` + capped(stuckFrom) + ` AS stuck, ` +
 		capped("refunds r WHERE "+manualRefundWhere) + ` AS manual_refund, ` +
 		capped("river_job j WHERE "+discardedWhere) + ` AS discarded`
-	var row struct {
-		Unmatched    int64 `bun:"unmatched"`
-		Duplicate    int64 `bun:"duplicate"`
-		StartUnknown int64 `bun:"start_unknown"`
-		Review       int64 `bun:"review"`
-		Stuck        int64 `bun:"stuck"`
-		ManualRefund int64 `bun:"manual_refund"`
-		Discarded    int64 `bun:"discarded"`
-	}
-	err := h.DB.NewRaw(q, checkout.Pending, after, grace, checkout.AwaitingPayment, after, grace,
-		checkout.RefundCallWindow.Seconds()).Scan(ctx, &row)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]tally{kindUnmatched: newTally(row.Unmatched), kindDuplicate: newTally(row.Duplicate),
-		kindStartUnknown: newTally(row.StartUnknown), kindReview: newTally(row.Review), kindStuck: newTally(row.Stuck),
-		kindManualRefund: newTally(row.ManualRefund), kindDiscarded: newTally(row.Discarded)}, nil
+	return q, []any{checkout.Pending, after, grace, checkout.AwaitingPayment, after, grace, checkout.RefundCallWindow.Seconds()}
 }
 
 // orderedCounts lists the counts in page order.
@@ -205,7 +208,7 @@ type unmatchedRow struct {
 	RemoteAddr      string    `bun:"remote_addr"`
 	ReceivedAt      time.Time `bun:"received_at"`
 	OrderNo         string    `bun:"order_no"`
-	Amount          *int64    `bun:"amount"` // from the payment.unmatched side effect, while River keeps it
+	Amount          *int64    `bun:"-"` // from the payment.unmatched side effect, while River keeps it
 	Body            string    `bun:"body"`
 }
 
@@ -311,54 +314,94 @@ func (h *Handler) attention(c *gin.Context) {
 	h.Render.Render(c, http.StatusOK, "admin_attention", h.page(c, "", v))
 }
 
+// attentionQuery is one section's statement and where its rows go.
+type attentionQuery struct {
+	kind string
+	dst  any
+	q    string
+	args []any
+}
+
 // attentionRows reads each section's newest rows.
 func (h *Handler) attentionRows(ctx context.Context, v *attentionView) error {
-	limit := " LIMIT " + strconv.Itoa(attentionShown)
-	after, grace := h.attentionAfter().Seconds(), payUntilGrace.Seconds()
-	attemptCols := `SELECT a.id, o.order_no, a.seq, a.gateway, a.method, a.merchant_trade_no, a.amount, a.created_at, a.updated_at,
-		a.last_queried_at, a.query_failures, a.last_query_error, a.review_reason FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE `
-	stuckCols := `SELECT o.order_no, o.status, o.amount, a.gateway, a.method, o.created_at, a.seq, a.pay_until FROM `
-	queries := []struct {
-		dst  any
-		q    string
-		args []any
-	}{
-		// The order an unmatched payment names, when one is known: the
-		// event's own, or the one its trade number belongs to.
-		{&v.Unmatched.Rows, `SELECT e.id, e.gateway, e.kind, e.merchant_trade_no, e.payment_id, e.reason, e.remote_addr, e.received_at,
-			left(e.body, 4000) AS body, coalesce(o.order_no, (SELECT o2.order_no FROM payment_attempts pa JOIN orders o2 ON o2.id = pa.order_id
-				WHERE pa.gateway = e.gateway AND pa.merchant_trade_no = e.merchant_trade_no AND e.merchant_trade_no <> ''), '') AS order_no,
-			(SELECT CASE WHEN jsonb_typeof(j.args->'amount') = 'number' THEN (j.args->>'amount')::bigint END FROM river_job j
-				WHERE j.args @> jsonb_build_object('topic', 'payment.unmatched', 'event_id', e.id) LIMIT 1) AS amount
-			FROM events e LEFT JOIN orders o ON o.id = e.order_id WHERE ` + unmatchedWhere + ` ORDER BY e.received_at DESC, e.id DESC` + limit, nil},
-		{&v.Duplicate.Rows, duplicatesCTE + `SELECT order_no, seq, gateway, payment_id, amount, refundable, at FROM open WHERE ` +
-			duplicatesWhere + ` ORDER BY at DESC, order_no` + limit, nil},
-		{&v.StartUnknown.Rows, attemptCols + startUnknownWhere + ` ORDER BY a.created_at DESC, a.id DESC` + limit, nil},
-		{&v.Review.Rows, attemptCols + reviewWhere + ` ORDER BY a.updated_at DESC, a.id DESC` + limit, nil},
-		// One ordered index scan per status, merged.
-		{&v.Stuck.Rows, `(` + stuckCols + stuckFrom + ` ORDER BY o.created_at DESC, o.id DESC` + limit + `) UNION ALL (` +
-			stuckCols + stuckFrom + ` ORDER BY o.created_at DESC, o.id DESC` + limit + `) ORDER BY created_at DESC, order_no DESC` + limit,
-			[]any{checkout.Pending, after, grace, checkout.AwaitingPayment, after, grace}},
-		{&v.ManualRefund.Rows, `SELECT r.id, o.order_no, r.amount, r.gateway, r.payment_id, r.duplicate, r.manual, r.instructions, r.reason,
-			r.requested_by, r.created_at FROM refunds r JOIN orders o ON o.id = r.order_id WHERE ` + manualRefundWhere +
-			` ORDER BY r.created_at DESC, r.id DESC` + limit, []any{checkout.RefundCallWindow.Seconds()}},
-		{&v.Discarded.Rows, `SELECT j.id, j.kind, coalesce(j.args->>'topic', '') AS topic, j.attempt, j.max_attempts, j.finalized_at,
-			left(coalesce(j.errors[array_length(j.errors, 1)]->>'error', ''), ?) AS last_error, ` + jobOrderNo + ` AS order_no
-			FROM river_job j WHERE ` + discardedWhere + ` ORDER BY j.finalized_at DESC, j.id DESC` + limit, []any{maxJobError}},
-	}
-	for _, q := range queries {
+	for _, q := range h.attentionQueries(v) {
 		if err := h.DB.NewRaw(q.q, q.args...).Scan(ctx, q.dst); err != nil {
 			return err
 		}
 	}
+	amounts, err := h.unmatchedAmounts(ctx, v.Unmatched.Rows)
+	if err != nil {
+		return err
+	}
 	for i := range v.Unmatched.Rows {
 		r := &v.Unmatched.Rows[i]
-		if r.Amount == nil {
+		if n, ok := amounts[r.EventID]; ok {
+			r.Amount = &n
+		} else {
 			r.Amount = bodyAmount(r.Body)
 		}
 		r.Body = ""
 	}
 	return nil
+}
+
+// unmatchedAmounts reads the amount the gateway said was paid off each
+// event's payment.unmatched side effect, while River keeps the job: one
+// statement, each event's containment a branch of a bitmap OR on River's
+// GIN index on args (a correlated LIMIT 1 per event let the planner
+// prefer a scan of the whole table).
+func (h *Handler) unmatchedAmounts(ctx context.Context, rows []unmatchedRow) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	conds := make([]string, len(rows))
+	args := make([]any, len(rows))
+	for i, r := range rows {
+		conds[i] = "args @> ?::jsonb"
+		args[i] = jsonText(map[string]any{"topic": checkout.TopicUnmatchedPayment, "event_id": r.EventID})
+	}
+	var found []struct {
+		EventID int64 `bun:"event_id"`
+		Amount  int64 `bun:"amount"`
+	}
+	err := h.DB.NewRaw(`SELECT (args->>'event_id')::bigint AS event_id, (args->>'amount')::bigint AS amount FROM river_job
+		WHERE (`+strings.Join(conds, " OR ")+`) AND jsonb_typeof(args->'event_id') = 'number' AND jsonb_typeof(args->'amount') = 'number'`,
+		args...).Scan(ctx, &found)
+	for _, f := range found {
+		out[f.EventID] = f.Amount
+	}
+	return out, err
+}
+
+func (h *Handler) attentionQueries(v *attentionView) []attentionQuery {
+	limit := " LIMIT " + strconv.Itoa(attentionShown)
+	after, grace := h.attentionAfter().Seconds(), payUntilGrace.Seconds()
+	attemptCols := `SELECT a.id, o.order_no, a.seq, a.gateway, a.method, a.merchant_trade_no, a.amount, a.created_at, a.updated_at,
+		a.last_queried_at, a.query_failures, a.last_query_error, a.review_reason FROM payment_attempts a JOIN orders o ON o.id = a.order_id WHERE `
+	stuckCols := `SELECT o.order_no, o.status, o.amount, a.gateway, a.method, o.created_at, a.seq, a.pay_until FROM `
+	return []attentionQuery{
+		// The order an unmatched payment names, when one is known: the
+		// event's own, or the one its trade number belongs to.
+		{kindUnmatched, &v.Unmatched.Rows, `SELECT e.id, e.gateway, e.kind, e.merchant_trade_no, e.payment_id, e.reason, e.remote_addr, e.received_at,
+			left(e.body, 4000) AS body, coalesce(o.order_no, (SELECT o2.order_no FROM payment_attempts pa JOIN orders o2 ON o2.id = pa.order_id
+				WHERE pa.gateway = e.gateway AND pa.merchant_trade_no = e.merchant_trade_no AND e.merchant_trade_no <> ''), '') AS order_no
+			FROM events e LEFT JOIN orders o ON o.id = e.order_id WHERE ` + unmatchedWhere + ` ORDER BY e.received_at DESC, e.id DESC` + limit, nil},
+		{kindDuplicate, &v.Duplicate.Rows, duplicatesCTE + `SELECT order_no, seq, gateway, payment_id, amount, refundable, at FROM open WHERE ` +
+			duplicatesWhere + ` ORDER BY at DESC, order_no` + limit, nil},
+		{kindStartUnknown, &v.StartUnknown.Rows, attemptCols + startUnknownWhere + ` ORDER BY a.created_at DESC, a.id DESC` + limit, nil},
+		{kindReview, &v.Review.Rows, attemptCols + reviewWhere + ` ORDER BY a.updated_at DESC, a.id DESC` + limit, nil},
+		// One ordered index scan per status, merged.
+		{kindStuck, &v.Stuck.Rows, `(` + stuckCols + stuckFrom + ` ORDER BY o.created_at DESC, o.id DESC` + limit + `) UNION ALL (` +
+			stuckCols + stuckFrom + ` ORDER BY o.created_at DESC, o.id DESC` + limit + `) ORDER BY created_at DESC, order_no DESC` + limit,
+			[]any{checkout.Pending, after, grace, checkout.AwaitingPayment, after, grace}},
+		{kindManualRefund, &v.ManualRefund.Rows, `SELECT r.id, o.order_no, r.amount, r.gateway, r.payment_id, r.duplicate, r.manual, r.instructions, r.reason,
+			r.requested_by, r.created_at FROM refunds r JOIN orders o ON o.id = r.order_id WHERE ` + manualRefundWhere +
+			` ORDER BY r.created_at DESC, r.id DESC` + limit, []any{checkout.RefundCallWindow.Seconds()}},
+		{kindDiscarded, &v.Discarded.Rows, `SELECT j.id, j.kind, coalesce(j.args->>'topic', '') AS topic, j.attempt, j.max_attempts, j.finalized_at,
+			left(coalesce(j.errors[array_length(j.errors, 1)]->>'error', ''), ?) AS last_error, ` + jobOrderNo + ` AS order_no
+			FROM river_job j WHERE ` + discardedWhere + ` ORDER BY j.finalized_at DESC, j.id DESC` + limit, []any{maxJobError}},
+	}
 }
 
 // jobOrderNo is a River job's order number: its args' (side effects,

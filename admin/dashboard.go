@@ -86,12 +86,7 @@ func (h *Handler) dashboardTotals(ctx context.Context, now time.Time) (*dashboar
 		MonthN   int64  `bun:"month_n"`
 		MonthSum int64  `bun:"month_sum"`
 	}
-	err := h.DB.NewRaw(`SELECT coalesce(a.gateway, o.gateway) AS gateway, coalesce(a.method, o.method) AS method,
-		count(*) FILTER (WHERE o.paid_at >= ? AND o.paid_at < ?) AS day_n,
-		coalesce(sum(o.amount) FILTER (WHERE o.paid_at >= ? AND o.paid_at < ?), 0) AS day_sum,
-		count(*) AS month_n, sum(o.amount) AS month_sum
-		FROM orders o LEFT JOIN payment_attempts a ON a.id = o.current_attempt_id
-		WHERE o.paid_at >= ? AND o.paid_at < ? GROUP BY 1, 2 ORDER BY 1, 2`,
+	err := h.DB.NewRaw(paidTotalsSQL,
 		dayStart, dayEnd, dayStart, dayEnd, monthStart, monthEnd).Scan(ctx, &rows)
 	if err != nil {
 		return nil, err
@@ -104,14 +99,7 @@ func (h *Handler) dashboardTotals(ctx context.Context, now time.Time) (*dashboar
 		OpenN    int64 `bun:"open_n"`
 		OpenSum  int64 `bun:"open_sum"`
 	}
-	err = h.DB.NewRaw(`SELECT
-		count(*) FILTER (WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?) AS day_n,
-		coalesce(sum(amount) FILTER (WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?), 0) AS day_sum,
-		count(*) FILTER (WHERE state = 'succeeded') AS month_n,
-		coalesce(sum(amount) FILTER (WHERE state = 'succeeded'), 0) AS month_sum,
-		(SELECT count(*) FROM refunds WHERE state = 'requested') AS open_n,
-		(SELECT coalesce(sum(amount), 0) FROM refunds WHERE state = 'requested') AS open_sum
-		FROM refunds WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?`,
+	err = h.DB.NewRaw(refundTotalsSQL,
 		dayStart, dayEnd, dayStart, dayEnd, monthStart, monthEnd).Scan(ctx, &ref)
 	if err != nil {
 		return nil, err
@@ -126,6 +114,26 @@ func (h *Handler) dashboardTotals(ctx context.Context, now time.Time) (*dashboar
 	}
 	return &dashboardView{Periods: []periodTotals{day, month}, OpenCount: ref.OpenN, OpenSum: ref.OpenSum}, nil
 }
+
+// The dashboard's statements: the month's paid orders (today's counted
+// within them, in the same scan of orders_paid_at_idx) and refunds. Both
+// take dayStart, dayEnd twice, then monthStart, monthEnd.
+const (
+	paidTotalsSQL = `SELECT coalesce(a.gateway, o.gateway) AS gateway, coalesce(a.method, o.method) AS method,
+		count(*) FILTER (WHERE o.paid_at >= ? AND o.paid_at < ?) AS day_n,
+		coalesce(sum(o.amount) FILTER (WHERE o.paid_at >= ? AND o.paid_at < ?), 0) AS day_sum,
+		count(*) AS month_n, sum(o.amount) AS month_sum
+		FROM orders o LEFT JOIN payment_attempts a ON a.id = o.current_attempt_id
+		WHERE o.paid_at >= ? AND o.paid_at < ? GROUP BY 1, 2 ORDER BY 1, 2`
+	refundTotalsSQL = `SELECT
+		count(*) FILTER (WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?) AS day_n,
+		coalesce(sum(amount) FILTER (WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?), 0) AS day_sum,
+		count(*) FILTER (WHERE state = 'succeeded') AS month_n,
+		coalesce(sum(amount) FILTER (WHERE state = 'succeeded'), 0) AS month_sum,
+		(SELECT count(*) FROM refunds WHERE state = 'requested') AS open_n,
+		(SELECT coalesce(sum(amount), 0) FROM refunds WHERE state = 'requested') AS open_sum
+		FROM refunds WHERE state = 'succeeded' AND settled_at >= ? AND settled_at < ?`
+)
 
 // addTotal adds one (gateway, method) line (rows come sorted by both).
 func (h *Handler) addTotal(p *periodTotals, gateway, method string, n, sum int64) {
