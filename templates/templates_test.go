@@ -20,17 +20,25 @@ func TestTemplatesUseKnownMessages(t *testing.T) {
 	if _, err := templates.Parse(template.FuncMap{"twd": func(int64) string { return "" }, "taipei": func(any) string { return "" }}, nil); err != nil {
 		t.Fatal(err)
 	}
-	langs, _ := filepath.Glob("../locales/active.*.toml")
-	if len(langs) < 2 {
-		t.Fatalf("message files: %v", langs)
-	}
+	// Each language's messages, over all its files (<part>.<lang>.toml).
+	files, _ := filepath.Glob("../locales/*.toml")
 	messages := map[string]map[string]string{}
-	for _, f := range langs {
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".toml")
+		lang := name[strings.LastIndexByte(name, '.')+1:]
 		m := map[string]string{}
 		if _, err := toml.DecodeFile(f, &m); err != nil {
 			t.Fatal(err)
 		}
-		messages[f] = m
+		if messages[lang] == nil {
+			messages[lang] = map[string]string{}
+		}
+		for id, text := range m {
+			messages[lang][id] = text
+		}
+	}
+	if len(messages) < 2 {
+		t.Fatalf("message files: %v", files)
 	}
 	literal := regexp.MustCompile(`\.T "([a-z_.]+)"`)
 	pages, _ := filepath.Glob("*.html")
