@@ -100,7 +100,7 @@ func TestLoginReturnsToTheRequestedPage(t *testing.T) {
 		page := c.get("/admin/login")
 		in := c.do("POST", "/admin/login", url.Values{"csrf_token": {csrf(t, page.body)}, "email": {"viewer@shop.tw"},
 			"password": {testPassword}, "next": {next}}, nil)
-		if in.header.Get("Location") != "/admin/orders" {
+		if in.header.Get("Location") != "/admin/dashboard" {
 			t.Errorf("next %q: went to %q", next, in.header.Get("Location"))
 		}
 	}

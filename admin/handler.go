@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -59,6 +60,14 @@ type Config struct {
 	// SessionTTL ends a session this long after sign-in (default 12 h),
 	// IdleTTL after this long unused (default 2 h).
 	SessionTTL, IdleTTL time.Duration
+
+	// AttentionAfter: an order pending or awaiting payment longer than
+	// this needs a human (default 24 h; attention.go).
+	AttentionAfter time.Duration
+	// RetryJob makes a discarded River job available again (plugin/jobs
+	// Runner.Retry); its error wraps ErrJobNotDiscarded when the job is
+	// not discarded. nil: the page offers no retry.
+	RetryJob func(ctx context.Context, id int64) error
 }
 
 // CookieName is the admin session's cookie: its own, never the shop's
@@ -123,12 +132,17 @@ func derive(secret []byte, purpose string) []byte {
 
 // Register mounts the back office on r (e.g. router.Group("/admin")):
 //
-//	GET  /                  -> /orders
+//	GET  /                  -> /dashboard
 //	GET  /login, POST /login, POST /logout   (not with HostIdentity)
 //	GET  /orders            the order table
 //	GET  /orders/:no        one order
 //	GET  /orders.csv        the table's filter as CSV (audited)
+//	GET/POST /orders/:no/refund, .../requery, .../refunds/:id/mark, .../attempts/:seq/resolve
+//	                        operator actions: confirmation page, then the action (actions.go, confirm.go)
+//	GET  /audit             the audit log
 //	GET  /settings, POST /settings/selftest (operator)   the settings check
+//	GET  /dashboard         paid and refunded totals, what needs a human
+//	GET  /attention         what needs a human (attention.go: its actions)
 //	GET  /static/*          stylesheet and htmx
 //
 // Every route but login and static refuses the anonymous; unsafe methods
@@ -159,6 +173,8 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	authed.GET("/settings", h.settings)
 	Operator(authed).POST("/settings/selftest", h.selfTest)
 	h.registerActions(authed) // operator actions (actions.go)
+	authed.GET("/dashboard", h.dashboard)
+	h.attentionRoutes(authed)
 	return authed
 }
 
@@ -168,7 +184,7 @@ func Operator(authed *gin.RouterGroup) *gin.RouterGroup {
 	return authed.Group("", RequireRole(RoleOperator))
 }
 
-func (h *Handler) home(c *gin.Context) { c.Redirect(http.StatusSeeOther, h.URL("/orders")) }
+func (h *Handler) home(c *gin.Context) { c.Redirect(http.StatusSeeOther, h.URL("/dashboard")) }
 
 // URL is a path under the admin's mount point.
 func (h *Handler) URL(path string) string { return strings.TrimSuffix(h.base, "/") + path }

@@ -77,7 +77,7 @@ func (h *Handler) after(next string) string {
 	if h.safeNext(next) && !strings.HasPrefix(next, h.URL("/login")) {
 		return next
 	}
-	return h.URL("/orders")
+	return h.URL("/dashboard")
 }
 
 func (h *Handler) logout(c *gin.Context) {

@@ -1,11 +1,16 @@
 package plugin
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/twpay/twpay/admin"
+	"github.com/twpay/twpay/plugin/jobs"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 )
@@ -24,6 +29,9 @@ type AdminOptions struct {
 	LoginLimits admin.LoginLimits
 	// HashParams are argon2id's costs for new hashes (default admin.DefaultHashParams).
 	HashParams admin.HashParams
+	// AttentionAfter: an order pending longer than this needs a human
+	// (default 24 h).
+	AttentionAfter time.Duration
 }
 
 // MountAdmin puts the back office on r, e.g. router.Group("/admin"): the
@@ -38,9 +46,19 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 		Secret: []byte(p.cfg.SessionSecret.Reveal()), Secure: strings.HasPrefix(p.cfg.BaseURL, "https://"),
 		TestMode: p.cfg.Mode != pay.Production, HostIdentity: opt.Identity, HostLoginURL: opt.LoginURL,
 		LoginLimits: opt.LoginLimits, HashParams: opt.HashParams, BaseURL: p.cfg.BaseURL, CallbackURL: p.callbackURL,
+		AttentionAfter: opt.AttentionAfter, RetryJob: p.retryJob,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return h.Register(r), nil
+}
+
+// retryJob is the back office's retry of a discarded job (a dead letter).
+func (p *Plugin) retryJob(ctx context.Context, id int64) error {
+	err := p.jobs.Retry(ctx, id)
+	if errors.Is(err, jobs.ErrNotDiscarded) {
+		return fmt.Errorf("%w: %v", admin.ErrJobNotDiscarded, err)
+	}
+	return err
 }

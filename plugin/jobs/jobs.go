@@ -54,6 +54,7 @@ const QueueReconcile = "twpay_reconcile"
 // Runner is the River client that works twpay's queues.
 type Runner struct {
 	client *river.Client[*sql.Tx]
+	db     *sql.DB
 	log    *slog.Logger
 }
 
@@ -101,7 +102,7 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return &Runner{client: client, log: cfg.Logger}, nil
+	return &Runner{client: client, db: cfg.DB.DB, log: cfg.Logger}, nil
 }
 
 // pendingStates: a job in one of these is waiting or working, so another
@@ -120,6 +121,34 @@ func (r *Runner) Stop(ctx context.Context) error {
 		return r.client.StopAndCancel(context.Background())
 	}
 	return err
+}
+
+// ErrNotDiscarded: Retry found no discarded job with that id (retried
+// meanwhile, or gone).
+var ErrNotDiscarded = errors.New("jobs: the job is not discarded")
+
+// Retry makes a discarded job (a dead letter) available again, through
+// River (which grants it one more attempt). The job's row lock makes the
+// check and the retry one step: River's JobRetry alone would also re-run a
+// completed job.
+func (r *Runner) Retry(ctx context.Context, id int64) error {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var state rivertype.JobState
+	err = tx.QueryRowContext(ctx, "SELECT state FROM river_job WHERE id = $1 FOR UPDATE", id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && state != rivertype.JobStateDiscarded) {
+		return fmt.Errorf("%w: job %d is %q", ErrNotDiscarded, id, state)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := r.client.JobRetryTx(ctx, tx, id); err != nil {
+		return fmt.Errorf("jobs: retry %d: %w", id, err)
+	}
+	return tx.Commit()
 }
 
 // hookWorker hands side effects to the host, outside any transaction.
