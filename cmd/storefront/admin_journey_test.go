@@ -87,6 +87,16 @@ func TestBrowserAdminRefundJourney(t *testing.T) {
 		t.Errorf("after the refund: heading %q, page %s px wide", heading, width)
 	}
 
+	// Every other page of the back office fits the phone too.
+	for _, page := range []string{"/admin/dashboard", "/admin/attention", "/admin/audit", "/admin/settings", "/admin/orders/" + no + "/refund"} {
+		var w string
+		run(t, ctx, chromedp.Navigate(srv.URL+page+"?lang=zh-TW"), chromedp.WaitVisible(`#main`, chromedp.ByQuery),
+			chromedp.Evaluate(`String(document.documentElement.scrollWidth)`, &w))
+		if w != "390" {
+			t.Errorf("%s is %s px wide on a 390 px phone", page, w)
+		}
+	}
+
 	// The money went back through the sandbox's DoAction, once.
 	var state string
 	var refunded int64
