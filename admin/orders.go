@@ -81,7 +81,7 @@ func (h *Handler) orders(c *gin.Context) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		counts, countErr = h.cachedCounts(ctx, f)
+		counts, countErr = h.statusCounts(ctx, f)
 	}()
 	rows, more, err := h.listOrders(ctx, f, cur)
 	if err == nil {
