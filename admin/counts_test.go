@@ -213,7 +213,7 @@ func TestCountsUnderConcurrentChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := map[checkout.Status][]checkout.Status{
-		checkout.Pending: {checkout.AwaitingPayment, checkout.Paid, checkout.Failed, checkout.Expired},
+		checkout.Pending:         {checkout.AwaitingPayment, checkout.Paid, checkout.Failed, checkout.Expired},
 		checkout.AwaitingPayment: {checkout.Paid, checkout.Failed, checkout.Expired},
 		checkout.Failed:          {checkout.Pending, checkout.Paid},
 		checkout.Expired:         {checkout.Pending, checkout.Paid},
