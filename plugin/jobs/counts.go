@@ -23,7 +23,7 @@ func (countsArgs) Kind() string { return "twpay.order_counts_compact" }
 func countsPeriodic() *river.PeriodicJob {
 	return river.NewPeriodicJob(river.PeriodicInterval(countsEvery), func() (river.JobArgs, *river.InsertOpts) {
 		return countsArgs{}, &river.InsertOpts{Queue: QueueReconcile, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
-	}, nil)
+	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
 type countsWorker struct {
