@@ -73,8 +73,7 @@ func (h *Handler) orders(c *gin.Context) {
 			v.SelfURL = h.tableURL(f.query("before", f.Before))
 		}
 	}
-	// The counts run beside the page's rows (the wider the filter, the
-	// longer they take).
+	// The counts run beside the page's rows.
 	ctx := c.Request.Context()
 	var counts map[checkout.Status]int64
 	var countErr error
