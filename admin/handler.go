@@ -86,7 +86,6 @@ type Handler struct {
 	hashing  chan struct{} // bounds concurrent argon2 work (64 MiB each)
 	dummy    string        // a hash verified for unknown emails, so timing tells nothing
 	cookies  sessions.Store
-	counts   countCache
 }
 
 // New checks cfg and returns the handler.

@@ -166,9 +166,9 @@ func (h *Handler) listQuery(f filter, cur *cursor) (string, []any) {
 	return q, args
 }
 
-// statusCounts counts the filtered orders per status (the status filter
-// itself aside, so every tab shows what it would list).
-func (h *Handler) statusCounts(ctx context.Context, f filter) (map[checkout.Status]int64, error) {
+// directCounts counts the filtered orders per status over orders itself
+// (statusCounts' way for what the rollup cannot answer).
+func (h *Handler) directCounts(ctx context.Context, f filter) (map[checkout.Status]int64, error) {
 	f.Status = ""
 	conds, args := h.where(f)
 	q := "SELECT o.status, count(*) AS n FROM orders o"

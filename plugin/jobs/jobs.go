@@ -78,6 +78,7 @@ func New(cfg Config) (*Runner, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &scanWorker{store: cfg.Store, registry: cfg.Registry, log: cfg.Logger})
 	river.AddWorker(workers, &attemptWorker{store: cfg.Store, registry: cfg.Registry, log: cfg.Logger})
+	river.AddWorker(workers, &countsWorker{db: cfg.DB})
 	queues := map[string]river.QueueConfig{QueueReconcile: {MaxWorkers: cfg.Workers}}
 	if cfg.Hook != nil {
 		river.AddWorker(workers, &hookWorker{hook: cfg.Hook, timeout: cfg.HookTimeout})
@@ -97,7 +98,7 @@ func New(cfg Config) (*Runner, error) {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return scanArgs{}, &river.InsertOpts{Queue: QueueReconcile, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
-			}, &river.PeriodicJobOpts{RunOnStart: true})},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), countsPeriodic()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
