@@ -5,6 +5,7 @@
 #   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
 #   make bench  hot paths beside pgbench on the same statements (bench/RESULTS.md)
 #   make db     psql on the persistent dev database (needs psql)
+#   make reset  forget the persistent dev database (the next make run seeds afresh)
 #   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
 #
 # Plain `make` only prints this list (the default goal is help), so that it
@@ -20,7 +21,7 @@ BIN = bin
 DEVDB = $(BIN)/devdb
 
 .DEFAULT_GOAL := help
-.PHONY: help devdb chromium run test lint bench db
+.PHONY: help devdb chromium run reset test lint bench db
 
 help:
 	@sed -n '/^#   make/s/^# *//p' $(firstword $(MAKEFILE_LIST))
@@ -36,6 +37,10 @@ devdb: | $(BIN)
 run: devdb
 	go build -o $(BIN)/storefront ./cmd/storefront
 	TWPAY_MODE=$${TWPAY_MODE:-sandbox} $(DEVDB) -data $(DATA_DIR) -- $(BIN)/storefront serve
+
+# make reset forgets the demo's data: the next make run starts afresh.
+reset:
+	rm -rf $(DATA_DIR)
 
 test: lint devdb chromium
 	$(DEVDB) -- go test -race -count=1 -p 2 -timeout 10m ./...
