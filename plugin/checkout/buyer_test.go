@@ -76,7 +76,9 @@ func TestBuyerCheck(t *testing.T) {
 		{"carrier without code", with(func(b *checkout.Buyer) { b.Carrier = "mobile" }), true, checkout.FieldErrors{{"invoice_code", "required"}}},
 		{"code without carrier", with(func(b *checkout.Buyer) { b.CarrierCode = "/AB+12.-" }), true, checkout.FieldErrors{{"invoice_carrier", "required"}}},
 		{"unknown carrier", with(func(b *checkout.Buyer) { b.Carrier, b.CarrierCode = "paper", "x" }), true, checkout.FieldErrors{{"invoice_carrier", "invalid"}}},
-		{"company", with(func(b *checkout.Buyer) { b.TaxID, b.CompanyName = "22099131", "台灣積體電路製造股份有限公司" }), true, nil},
+		{"company", with(func(b *checkout.Buyer) {
+			b.TaxID, b.CompanyName = "22099131", "台灣積體電路製造股份有限公司"
+		}), true, nil},
 		{"company bad checksum", with(func(b *checkout.Buyer) { b.TaxID, b.CompanyName = "22099132", "台積電" }), true, checkout.FieldErrors{{"invoice_tax_id", "invalid"}}},
 		{"company without name", with(func(b *checkout.Buyer) { b.TaxID = "22099131" }), true, checkout.FieldErrors{{"invoice_company", "required"}}},
 		{"company name without number", with(func(b *checkout.Buyer) { b.CompanyName = "台積電" }), true, checkout.FieldErrors{{"invoice_tax_id", "required"}}},

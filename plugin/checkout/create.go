@@ -35,9 +35,9 @@ type OrderRequest struct {
 	// IdempotencyKey: the same key again returns the order the first
 	// request created, nothing new (a host's retry). Optional.
 	IdempotencyKey string
-	Lang        string // zh-TW or en
-	ReturnURL   string // where the shopper goes afterwards: absolute http(s) URL or a path
-	PlanID      *int64 // a catalogue plan (the demo shop); its price must equal Amount
+	Lang           string // zh-TW or en
+	ReturnURL      string // where the shopper goes afterwards: absolute http(s) URL or a path
+	PlanID         *int64 // a catalogue plan (the demo shop); its price must equal Amount
 	// GroupPurchase: one order for a group, which counts two confirmed
 	// purchases of its plan once paid (the seed's group registration).
 	GroupPurchase bool
