@@ -27,7 +27,14 @@ type OrderRequest struct {
 	Reference   string     // the host's own reference; comes back in every side effect
 	BuyerEmail  string
 	BuyerName   string
-	BuyerPhone  string
+	Lang        string // zh-TW or en
+	ReturnURL   string // where the shopper goes afterwards: absolute http(s) URL or a path
+	PlanID      *int64 // a catalogue plan (the demo shop); its price must equal Amount
+	// GroupPurchase: one order for a group, which counts two confirmed
+	// purchases of its plan once paid (the seed's group registration).
+	GroupPurchase bool
+
+	BuyerPhone string // optional, checked like the checkout form's (Buyer.Check)
 	// Taiwan e-invoice preferences, kept for a later e-invoice
 	// integration (see Buyer): a carrier ("", mobile, citizen, donate) and
 	// its code, or a company's tax ID (統一編號) and name.
@@ -35,12 +42,6 @@ type OrderRequest struct {
 	// IdempotencyKey: the same key again returns the order the first
 	// request created, nothing new (a host's retry). Optional.
 	IdempotencyKey string
-	Lang           string // zh-TW or en
-	ReturnURL      string // where the shopper goes afterwards: absolute http(s) URL or a path
-	PlanID         *int64 // a catalogue plan (the demo shop); its price must equal Amount
-	// GroupPurchase: one order for a group, which counts two confirmed
-	// purchases of its plan once paid (the seed's group registration).
-	GroupPurchase bool
 }
 
 // validate checks r and returns it normalised.
