@@ -649,7 +649,7 @@ func TestCheckoutWithUnknownStartShowsTheOrder(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"},
+	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"}, "name": {"林小美"}, "email": {"mei@example.tw"},
 		"csrf_token": {testhttp.Between(string(page), `name="csrf_token" value="`, `"`)}}
 	bank.tap.fault(sinopac.ServiceOrderCreate, tapLoseAnswer)
 	res, err = client.PostForm(base+"/shop/checkout", form)

@@ -12,7 +12,11 @@ import (
 // is compared in constant time, ignoring case.
 func (s *Store) OrderByEmail(ctx context.Context, orderNo, email string) (*Order, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	o, err := s.Order(ctx, strings.ToUpper(strings.TrimSpace(orderNo)))
+	orderNo = strings.TrimSpace(orderNo)
+	if len(orderNo) > 40 || len(email) > 254 || !oneLine(orderNo, 40) || !oneLine(email, 254) {
+		return nil, ErrOrderNotFound // not text a number or an address could be
+	}
+	o, err := s.Order(ctx, strings.ToUpper(orderNo))
 	if err != nil {
 		return nil, err
 	}

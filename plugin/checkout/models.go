@@ -115,10 +115,11 @@ func (o *Order) setBuyer(b Buyer) {
 }
 
 // HandoffForm is a form the shopper's browser posts to a gateway (no
-// secret: the browser sees every field).
+// secret: the browser sees every field), or a hosted page to redirect to.
 type HandoffForm struct {
-	Action string      `json:"action"`
-	Fields []FormField `json:"fields"`
+	Action   string      `json:"action,omitempty"`
+	Fields   []FormField `json:"fields,omitempty"`
+	Redirect string      `json:"redirect,omitempty"`
 }
 
 // FormField is one hidden field of a HandoffForm.
