@@ -55,7 +55,7 @@ func TestCheckoutBuyerErrorsInBothLanguages(t *testing.T) {
 				if res.Status != http.StatusUnprocessableEntity || !strings.Contains(html.UnescapeString(string(res.Body)), want) {
 					t.Fatalf("%d, want 422 with %q:\n%s", res.Status, want, res.Body)
 				}
-				if !res.Has(`id="` + c.field + `" `) || !res.Has(c.field+`-error`) || !res.Has(`role="alert"`) {
+				if !res.Has(`id="`+c.field+`" `) || !res.Has(c.field+`-error`) || !res.Has(`role="alert"`) {
 					t.Fatalf("field %s not marked:\n%s", c.field, res.Body)
 				}
 				// The form comes back with what was typed, ready to send again.
