@@ -73,7 +73,7 @@ func (h *Handler) handoff(c *gin.Context) {
 	v := handoffView{Form: a.Handoff, SelfURL: h.handoffURL(o, a), OrderURL: h.orderURL(o)}
 	switch {
 	case a.StartState == checkout.Starting:
-		v.Preparing = true
+		v.Preparing, v.Form = true, nil
 		if c.GetHeader("HX-Request") != "true" {
 			c.Header("Refresh", strconv.Itoa(int(handoffWait/time.Second)))
 		}

@@ -298,6 +298,17 @@ func TestHandoffBackAndReloadMakeNoSecondAttempt(t *testing.T) {
 	if cc := hres.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("hand-off page Cache-Control %q", cc)
 	}
+	// While the first request is still starting the attempt (the double
+	// submit's second answer), the page waits and asks again.
+	if _, err := db.ExecContext(context.Background(), "UPDATE payment_attempts SET start_state = 'starting'"); err != nil {
+		t.Fatal(err)
+	}
+	wres, _ := b.Client.Get(srv.URL + loc)
+	wres.Body.Close()
+	if wait := b.Get(loc); !wait.Has("Preparing the payment page") || wait.Has("gateway-form") || wres.Header.Get("Refresh") != "1" {
+		t.Fatalf("starting: Refresh %q\n%s", wres.Header.Get("Refresh"), wait.Body)
+	}
+	db.ExecContext(context.Background(), "UPDATE payment_attempts SET start_state = 'started'")
 	payPage := b.Submit(first, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	paid := b.Submit(b.Submit(payPage, "/sandbox/ecpay/", card.ok), "/payments/ecpay/result", nil)
 	if !paid.Has("panel-success") {
