@@ -20,7 +20,7 @@ import (
 func paidOrder(t *testing.T, e *env) (*checkout.Order, *checkout.Attempt) {
 	t.Helper()
 	o, _, err := e.plugin.CreateOrder(ctx, plugin.OrderRequest{Amount: 1200, Reference: "cart-42", BuyerEmail: "lin@example.tw",
-		BuyerName: "林小姐", Lang: "zh-TW", ReturnURL: "/cart",
+		BuyerName: "林小姐", BuyerPhone: "0912-345-678", InvoiceTaxID: "22099131", InvoiceCompany: "好茶有限公司", Lang: "zh-TW", ReturnURL: "/cart",
 		Items: []plugin.LineItem{{Name: "烏龍茶 150g", Quantity: 2, UnitPrice: 450}, {Name: "茶杯", Quantity: 1, UnitPrice: 300}}})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +65,7 @@ func TestOrderDetail(t *testing.T) {
 		t.Fatalf("%d\n%s", page.status, page.body)
 	}
 	for _, want := range []string{
-		o.OrderNo, "林小姐", "lin@example.tw", "cart-42", "NT$1,200", "烏龍茶 150g", "NT$450",
+		o.OrderNo, "林小姐", "lin@example.tw", "0912-345-678", "Tax ID 22099131, 好茶有限公司", "cart-42", "NT$1,200", "烏龍茶 150g", "NT$450",
 		a.MerchantTradeNo, "2612031200001234", "431195******2222", "Credit card (ECPay)", `badge-paid">Paid`,
 		"Attempt 1 started", "ecpay notify", "applied", "Status changed:", "rejected", "names one of this order&#39;s trades",
 		"&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;", "127.0.0.1",

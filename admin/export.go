@@ -36,6 +36,8 @@ var exportColumns = []string{
 	"admin.export.col.gateway", "admin.export.col.method", "admin.export.col.amount", "admin.export.col.refunded",
 	"admin.export.col.buyer_name", "admin.export.col.buyer_email", "admin.export.col.reference", "admin.export.col.item",
 	"admin.export.col.gateway_trade_no", "admin.export.col.merchant_trade_no",
+	"admin.export.col.buyer_phone", "admin.export.col.invoice_carrier", "admin.export.col.invoice_code",
+	"admin.export.col.invoice_tax_id", "admin.export.col.invoice_company",
 }
 
 // exportRow is one line of the export: the table's row and what the
@@ -46,6 +48,12 @@ type exportRow struct {
 	Refunded        int64      `bun:"refunded"`
 	GatewayTradeNo  string     `bun:"gateway_trade_no"`
 	MerchantTradeNo string     `bun:"merchant_trade_no"`
+	// The buyer's phone and e-invoice details (the last columns).
+	BuyerPhone     string `bun:"buyer_phone"`
+	InvoiceCarrier string `bun:"invoice_carrier"`
+	InvoiceCode    string `bun:"invoice_code"`
+	InvoiceTaxID   string `bun:"invoice_tax_id"`
+	InvoiceCompany string `bun:"invoice_company"`
 }
 
 // ExportURL is the CSV of the table's current filter and sort (all
@@ -216,6 +224,7 @@ func (h *Handler) exportQuery(f filter, limit int) (string, []any) {
 	}
 	q := `SELECT o.id, o.order_no, o.created_at, o.paid_at, o.amount, o.status, o.gateway, o.method, o.buyer_email,
 		o.buyer_name, o.reference, o.description, o.plan_id, o.items,
+		o.buyer_phone, o.invoice_carrier, o.invoice_code, o.invoice_tax_id, o.invoice_company,
 		coalesce((SELECT sum(r.amount) FROM refunds r WHERE r.order_id = o.id AND r.state = 'succeeded' AND NOT r.duplicate), 0) AS refunded,
 		coalesce(a.gateway_trade_no, '') AS gateway_trade_no, coalesce(a.merchant_trade_no, '') AS merchant_trade_no
 		FROM orders o LEFT JOIN payment_attempts a ON a.id = o.current_attempt_id`
@@ -252,6 +261,14 @@ func fillRecord(record []string, r exportRow, title string, l *web.Localizer) {
 	record[11] = title
 	record[12] = r.GatewayTradeNo
 	record[13] = r.MerchantTradeNo
+	record[14] = r.BuyerPhone
+	record[15] = ""
+	if r.InvoiceCarrier != "" {
+		record[15] = l.T("invoice.carrier." + r.InvoiceCarrier)
+	}
+	record[16] = r.InvoiceCode
+	record[17] = r.InvoiceTaxID
+	record[18] = r.InvoiceCompany
 	for i := range record {
 		record[i] = defuse(record[i])
 	}

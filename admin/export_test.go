@@ -61,6 +61,11 @@ func TestExportMatchesSQL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The buyer's phone and e-invoice details, in the last columns.
+	if _, err := e.db.ExecContext(ctx, `UPDATE orders SET buyer_phone = '+886 912 345 678', invoice_carrier = 'mobile', invoice_code = '/ABC+123' WHERE id BETWEEN 20 AND 40;
+		UPDATE orders SET invoice_tax_id = '22099131', invoice_company = '=台積電' WHERE id BETWEEN 41 AND 60`); err != nil {
+		t.Fatal(err)
+	}
 	// Refunds: two that succeeded on one order (partly refunded), one
 	// failed, one requested, one of a second payment: only the first two count.
 	var paid []int64
@@ -122,14 +127,15 @@ func TestExportMatchesSQL(t *testing.T) {
 				(SELECT coalesce(sum(amount), 0) FROM refunds r WHERE r.order_id = o.id AND r.state = 'succeeded' AND NOT r.duplicate)::text,
 				buyer_name, buyer_email, reference, description,
 				coalesce((SELECT gateway_trade_no FROM payment_attempts a WHERE a.id = o.current_attempt_id), ''),
-				coalesce((SELECT merchant_trade_no FROM payment_attempts a WHERE a.id = o.current_attempt_id), '')
+				coalesce((SELECT merchant_trade_no FROM payment_attempts a WHERE a.id = o.current_attempt_id), ''),
+				buyer_phone, invoice_carrier, invoice_code, invoice_tax_id, invoice_company
 				FROM orders o WHERE `+tc.where+` ORDER BY `+tc.order)
 			if err != nil {
 				t.Fatal(err)
 			}
 			l := web.NewLocalizer(bundle, tc.lang)
 			for rows.Next() {
-				r := make([]string, 14)
+				r := make([]string, 19)
 				ptrs := make([]any, len(r))
 				for i := range r {
 					ptrs[i] = &r[i]
@@ -140,6 +146,9 @@ func TestExportMatchesSQL(t *testing.T) {
 				r[3] = l.T("status." + r[3])
 				if r[5] != "" {
 					r[5] = l.T("method." + r[5])
+				}
+				if r[15] != "" {
+					r[15] = l.T("invoice.carrier." + r[15])
 				}
 				for i, s := range r {
 					if s != "" && strings.ContainsAny(s[:1], "=+-@\t\r") {
@@ -157,7 +166,7 @@ func TestExportMatchesSQL(t *testing.T) {
 				q += "&lang=" + tc.lang // the language sticks to the session
 			}
 			_, got := exportCSV(t, c, q)
-			if len(got) == 0 || len(got[0]) != 14 {
+			if len(got) == 0 || len(got[0]) != 19 {
 				t.Fatalf("header: %q", got)
 			}
 			if tc.lang == "en" && (got[0][0] != "Order no." || got[0][6] != "Amount (TWD)") {

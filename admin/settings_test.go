@@ -96,6 +96,9 @@ func handOff(t *testing.T, e *env, method string) map[string]string {
 			form.Set("method", method)
 			u, _ := url.Parse(f.Action)
 			res := c.do("POST", u.RequestURI(), form, nil)
+			if res.status == http.StatusSeeOther { // to the hand-off page, a GET
+				res = c.get(res.header.Get("Location"))
+			}
 			got := map[string]string{}
 			for _, hf := range forms(t, res.body) { // the auto-submitted form to the gateway
 				for _, name := range []string{"ReturnURL", "OrderResultURL", "PaymentInfoURL", "ClientRedirectURL", "ClientBackURL", "roturl", "bk_posturl"} {

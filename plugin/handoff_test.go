@@ -608,6 +608,9 @@ func TestConcurrentRetriesMakeOneAttempt(t *testing.T) {
 				b, _ := io.ReadAll(res.Body)
 				res.Body.Close()
 				codes[i], bodies[i] = res.StatusCode, string(b)
+				if res.StatusCode == http.StatusSeeOther {
+					bodies[i] = res.Header.Get("Location") // the hand-off page (a GET)
+				}
 			}()
 		}
 		close(start)
@@ -615,7 +618,7 @@ func TestConcurrentRetriesMakeOneAttempt(t *testing.T) {
 		var started, refused int
 		for i, code := range codes {
 			switch {
-			case code == 200 && strings.Contains(bodies[i], `id="gateway-form"`):
+			case code == http.StatusSeeOther && strings.Contains(bodies[i], "/handoff?t="):
 				started++
 			case code == http.StatusConflict:
 				refused++
@@ -649,7 +652,7 @@ func TestCheckoutWithUnknownStartShowsTheOrder(t *testing.T) {
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"},
+	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"}, "name": {"林小美"}, "email": {"mei@example.tw"},
 		"csrf_token": {testhttp.Between(string(page), `name="csrf_token" value="`, `"`)}}
 	bank.tap.fault(sinopac.ServiceOrderCreate, tapLoseAnswer)
 	res, err = client.PostForm(base+"/shop/checkout", form)

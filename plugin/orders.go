@@ -9,7 +9,10 @@ import (
 
 // OrderRequest is the host's own cart: amount (integer TWD), line items or
 // a description, the host's reference (it comes back in every side
-// effect), the shopper's email and name when known, the language
+// effect), the shopper's email, name and phone when known (checked as the
+// checkout form checks them: checkout.Buyer), Taiwan e-invoice details
+// (a carrier and its code, or a company's 統一編號 and name), an optional
+// idempotency key (the same key returns the same order), the language
 // ("zh-TW" or "en"), and where to send the shopper afterwards (ReturnURL:
 // the result page links there).
 type OrderRequest = checkout.OrderRequest

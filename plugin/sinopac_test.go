@@ -100,7 +100,7 @@ func atmOrder(t *testing.T, srv *httptest.Server, db *bun.DB) (orderNo, tradeNo 
 	}
 	page, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"},
+	form := url.Values{"plan": {testhttp.Between(string(page), `name="plan" value="`, `"`)}, "method": {"sinopac_atm"}, "name": {"林小美"}, "email": {"mei@example.tw"},
 		"csrf_token": {testhttp.Between(string(page), `name="csrf_token" value="`, `"`)}}
 	res, err = client.PostForm(srv.URL+"/shop/checkout", form)
 	if err != nil {

@@ -23,6 +23,10 @@ type selection struct {
 	Service  *checkout.Service
 	Selected int64          // plan ID pre-selected
 	Methods  []methodChoice // methods that accept at least one plan's price
+	Method   string         // method ID pre-selected
+	Buyer    checkout.Buyer // what the shopper typed (the form came back)
+	Errors   map[string]string
+	Key      string // idempotency key (buyer.go)
 }
 
 // methodChoice is one method offered, with its limits shown to the
@@ -38,16 +42,31 @@ func choice(m pay.Method) methodChoice {
 }
 
 func (h *Handler) selectPlan(c *gin.Context) {
-	services, err := h.Store.Catalog(c.Request.Context())
+	sel, err := h.selection(c, c.Param("slug"))
 	if err != nil {
 		h.internal(c, "catalog", err)
 		return
 	}
+	if sel == nil {
+		h.fail(c, http.StatusNotFound, "error.not_found")
+		return
+	}
+	// Back after the hand-off asks again: a fresh key, not the used one.
+	c.Header("Cache-Control", "no-store")
+	h.Render.Render(c, http.StatusOK, "select", h.page(c, "", sel))
+}
+
+// selection is the form for the service slug with a fresh key, or nil.
+func (h *Handler) selection(c *gin.Context, slug string) (*selection, error) {
+	services, err := h.Store.Catalog(c.Request.Context())
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range services {
-		if s.Slug != c.Param("slug") || len(s.Plans) == 0 {
+		if s.Slug != slug || len(s.Plans) == 0 {
 			continue
 		}
-		sel := selection{Service: s, Selected: s.Plans[0].ID}
+		sel := &selection{Service: s, Selected: s.Plans[0].ID, Key: newFormKey()}
 		for _, m := range h.Registry.Methods() {
 			for _, p := range s.Plans {
 				if pay.Accepts(m, p.Price) {
@@ -56,10 +75,12 @@ func (h *Handler) selectPlan(c *gin.Context) {
 				}
 			}
 		}
-		h.Render.Render(c, http.StatusOK, "select", h.page(c, "", sel))
-		return
+		if len(sel.Methods) > 0 {
+			sel.Method = sel.Methods[0].ID
+		}
+		return sel, nil
 	}
-	h.fail(c, http.StatusNotFound, "error.not_found")
+	return nil, nil
 }
 
 // shopperErrors are the checkout errors the shopper's request caused, with

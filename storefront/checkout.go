@@ -38,20 +38,35 @@ func (h *Handler) checkout(c *gin.Context) {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return
 	}
+	buyer, errs := buyerForm(c).Check(true)
+	if errs != nil {
+		h.checkoutAgain(c, plan, m.ID(), buyer, errs)
+		return
+	}
 	p := h.page(c, "", nil)
-	// PlaceOrder checks plan and price again, for callers other than this handler.
-	order, attempt, err := h.Store.PlaceOrder(c.Request.Context(), planID, claimed, p.L.Lang, m.Spec())
+	// Place checks plan and price again, for callers other than this
+	// handler; the form's key makes a double submit one order.
+	order, attempt, created, err := h.Store.Place(c.Request.Context(), checkout.Placement{PlanID: planID, ClaimedAmount: claimed,
+		Lang: p.L.Lang, Buyer: buyer, IdempotencyKey: formKey(c), Spec: m.Spec()})
 	if err != nil {
 		h.failWith(c, "place order", err)
 		return
 	}
 	remember(c, order.OrderNo)
+	if !created || attempt == nil {
+		// The same form again: the first request hands that attempt off.
+		c.Redirect(http.StatusSeeOther, h.handoffURL(order, attempt))
+		return
+	}
 	h.handOff(c, m, order, attempt, p)
 }
 
-// handOff sends the shopper to pay one attempt: an auto-submitted form,
-// a redirect to a hosted page, or our own order page (ATM details, or the
-// failure panel with a retry when the gateway could not start it).
+// handOff starts one attempt at its gateway and answers 303 to the
+// hand-off page (a GET, handoff.go), so the POST never stays in the
+// browser's history: that page shows the auto-submitted form, redirects
+// to a hosted page, or to our own order page (ATM details, or the failure
+// panel with a retry when the gateway could not start it). htmx follows
+// the 303 and swaps the form in, which submits itself.
 func (h *Handler) handOff(c *gin.Context, m pay.Method, order *checkout.Order, attempt *checkout.Attempt, p page) {
 	st, err := pay.Begin(c.Request.Context(), h.Store, m, pay.HandOff{Order: order, Attempt: attempt, Lang: p.L.Lang,
 		CallbackURL: h.CallbackURL + "/" + m.Gateway()})
@@ -66,15 +81,13 @@ func (h *Handler) handOff(c *gin.Context, m pay.Method, order *checkout.Order, a
 		h.internal(c, "start payment", err)
 		return
 	}
-	switch {
-	case st.FormAction != "":
-		p.Data = st
-		h.Render.Render(c, http.StatusOK, "redirect", p)
-	case st.Redirect != "":
-		h.redirect(c, st.Redirect)
-	default:
-		h.redirect(c, h.orderURL(order))
+	if form := handoffForm(st); form != nil {
+		if err := h.Store.SaveHandoff(c.Request.Context(), attempt.ID, form); err != nil {
+			h.internal(c, "save hand-off", err)
+			return
+		}
 	}
+	c.Redirect(http.StatusSeeOther, h.handoffURL(order, attempt))
 }
 
 // redirect is a 303 for plain browsers and HX-Redirect for htmx, which

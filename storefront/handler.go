@@ -53,8 +53,11 @@ func (h *Handler) RegisterShop(r gin.IRouter) {
 		r.POST("/checkout", h.checkout)
 	}
 	r.GET("/orders", h.myOrders)
+	r.GET("/orders/find", h.findForm)
+	r.POST("/orders/find", web.RateLimit(findLimits, h.findLimited), h.find)
 	r.GET("/orders/:no", h.order)
 	r.GET("/orders/:no/status", h.status)
+	r.GET("/orders/:no/handoff", h.handoff)
 	r.GET("/orders/:no/barcode/:n", h.barcode)
 	r.GET("/orders/:no/retry", h.retryForm)
 	r.POST("/orders/:no/retry", h.retry)

@@ -73,6 +73,14 @@ func fillCard(number string) chromedp.Action {
 	}
 }
 
+// fillBuyer types the buyer's name and email into the selection form in scope.
+func fillBuyer(scope string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.SendKeys(scope+` input[name=name]`, "林小美", chromedp.ByQuery),
+		chromedp.SendKeys(scope+` input[name=email]`, "mei@example.tw", chromedp.ByQuery),
+	}
+}
+
 // pressButton clicks a visible submit button (the no-JavaScript path of an
 // auto-submitted gateway form, or of a plain form).
 func pressButton(sel string) chromedp.Action {
@@ -93,6 +101,7 @@ func TestBrowserECPayWithHTMX(t *testing.T) {
 		chromedp.Location(&location),
 		chromedp.Click(`#select-logo-design label.plan:nth-of-type(2)`, chromedp.ByQuery),
 		chromedp.Click(`#select-logo-design input[value=ecpay_credit]`, chromedp.ByQuery),
+		fillBuyer(`#select-logo-design`),
 		chromedp.Click(`#select-logo-design button[type=submit]`, chromedp.ByQuery),
 		fillCard("4311952222222222"),
 		chromedp.WaitVisible(`.panel-success`, chromedp.ByQuery),
@@ -124,6 +133,7 @@ func TestBrowserECPayWithoutJavaScript(t *testing.T) {
 		chromedp.Click(`#select-website-audit a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`form.checkout`, chromedp.ByQuery),
 		chromedp.Click(`input[value=ecpay_credit]`, chromedp.ByQuery),
+		fillBuyer(`form.checkout`),
 		chromedp.Click(`form.checkout button[type=submit]`, chromedp.ByQuery),
 		pressButton(`#gateway-form button`),
 		fillCard("4000000000000002"),
@@ -154,6 +164,7 @@ func TestBrowserSinoPacATMTurnsGreen(t *testing.T) {
 		chromedp.Click(`#select-product-photos a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#select-product-photos input[value=sinopac_atm]`, chromedp.ByQuery),
 		chromedp.Click(`#select-product-photos input[value=sinopac_atm]`, chromedp.ByQuery),
+		fillBuyer(`#select-product-photos`),
 		chromedp.Click(`#select-product-photos button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.virtual-account`, chromedp.ByQuery),
 		chromedp.Text(`.virtual-account .code-text`, &account, chromedp.ByQuery),
@@ -187,6 +198,7 @@ func TestBrowserSinoPacCardRetry(t *testing.T) {
 		chromedp.Click(`#select-logo-design a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#select-logo-design input[value=sinopac_card]`, chromedp.ByQuery),
 		chromedp.Click(`#select-logo-design input[value=sinopac_card]`, chromedp.ByQuery),
+		fillBuyer(`#select-logo-design`),
 		chromedp.Click(`#select-logo-design button[type=submit]`, chromedp.ByQuery),
 		fillCard("4000000000000002"),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
@@ -212,6 +224,7 @@ func TestBrowserCreditCenterDeclineThenPaid(t *testing.T) {
 		chromedp.Click(`#select-website-audit a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#select-website-audit input[value=creditcenter_card]`, chromedp.ByQuery),
 		chromedp.Click(`#select-website-audit input[value=creditcenter_card]`, chromedp.ByQuery),
+		fillBuyer(`#select-website-audit`),
 		chromedp.Click(`#select-website-audit button[type=submit]`, chromedp.ByQuery),
 		fillCard("4000000000000002"),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),

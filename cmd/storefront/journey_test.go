@@ -67,12 +67,19 @@ var card = struct{ ok, declined url.Values }{
 	declined: url.Values{"card_number": {"4000 0000 0000 0002"}, "card_expiry": {"12/30"}, "card_cvv": {"222"}},
 }
 
+// withBuyer adds the buyer's details every checkout asks for.
+func withBuyer(v url.Values) url.Values {
+	v.Set("name", "林小美")
+	v.Set("email", "mei@example.tw")
+	return v
+}
+
 // buy goes from the catalog through the ECPay sandbox and returns the
 // result page the shopper lands on.
 func buy(b *browser, service string, cardFields url.Values) response {
 	b.T.Helper()
 	sel := b.Get("/shop/services/" + service)
-	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	redirect := b.Submit(sel, "/shop/checkout", withBuyer(url.Values{"method": {"ecpay_credit"}}))
 	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	if payPage.Status != 200 {
 		b.T.Fatalf("sandbox refused our checkout: %d %s", payPage.Status, payPage.Body)
@@ -173,7 +180,7 @@ func TestJourneyStalledPaymentCanBePaidAgain(t *testing.T) {
 	srv, db := startDemo(t)
 	b := newBrowser(t, srv, "en")
 	sel := b.Get("/shop/services/logo-design")
-	b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}}) // never goes on to ECPay
+	b.Submit(sel, "/shop/checkout", withBuyer(url.Values{"method": {"ecpay_credit"}})) // never goes on to ECPay
 	mine := b.Get("/shop/orders")
 	no := testhttp.Between(string(mine.Body), "/shop/orders/", "?")
 	page := b.Get("/shop/orders/" + no)

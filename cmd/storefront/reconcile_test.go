@@ -114,7 +114,7 @@ func TestReconcileRecoversLostECPayPayment(t *testing.T) {
 	clear := injectFault(t, db, "notify")
 	b := newBrowser(t, srv, "en")
 	sel := b.Get("/shop/services/logo-design")
-	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	redirect := b.Submit(sel, "/shop/checkout", withBuyer(url.Values{"method": {"ecpay_credit"}}))
 	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	b.Submit(payPage, "/sandbox/ecpay/", card.ok) // the result form is never posted
 	var no, tradeNo string
@@ -143,7 +143,7 @@ func TestReconcileExpiresAbandonedECPayCheckout(t *testing.T) {
 	srv, db, a := startDemoApp(t, sandboxSchedules{})
 	b := newBrowser(t, srv, "en")
 	sel := b.Get("/shop/services/website-audit")
-	redirect := b.Submit(sel, "/shop/checkout", url.Values{"method": {"ecpay_credit"}})
+	redirect := b.Submit(sel, "/shop/checkout", withBuyer(url.Values{"method": {"ecpay_credit"}}))
 	b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil) // reached the card page, then left
 	mine := b.Get("/shop/orders")
 	no := testhttp.Between(string(mine.Body), `/shop/orders/`, `?`)

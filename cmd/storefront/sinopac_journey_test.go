@@ -29,7 +29,7 @@ var fast = sandboxSchedules{sinopacBackend: []time.Duration{0, 20 * time.Millise
 func checkoutWith(b *browser, service, method string) response {
 	b.T.Helper()
 	sel := b.Get("/shop/services/" + service)
-	return b.Submit(sel, "/shop/checkout", url.Values{"method": {method}})
+	return b.Submit(sel, "/shop/checkout", withBuyer(url.Values{"method": {method}}))
 }
 
 // payCard submits the sandbox's hosted card page and returns the

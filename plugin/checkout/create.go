@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -34,6 +33,15 @@ type OrderRequest struct {
 	// GroupPurchase: one order for a group, which counts two confirmed
 	// purchases of its plan once paid (the seed's group registration).
 	GroupPurchase bool
+
+	BuyerPhone string // optional, checked like the checkout form's (Buyer.Check)
+	// Taiwan e-invoice preferences, kept for a later e-invoice
+	// integration (see Buyer): a carrier ("", mobile, citizen, donate) and
+	// its code, or a company's tax ID (統一編號) and name.
+	InvoiceCarrier, InvoiceCode, InvoiceTaxID, InvoiceCompany string
+	// IdempotencyKey: the same key again returns the order the first
+	// request created, nothing new (a host's retry). Optional.
+	IdempotencyKey string
 }
 
 // validate checks r and returns it normalised.
@@ -42,7 +50,6 @@ func (r OrderRequest) validate() (OrderRequest, error) {
 		return r, fmt.Errorf("%w: %s", ErrInvalidOrder, fmt.Sprintf(format, args...))
 	}
 	r.Description, r.Reference = strings.TrimSpace(r.Description), strings.TrimSpace(r.Reference)
-	r.BuyerEmail, r.BuyerName = strings.TrimSpace(r.BuyerEmail), strings.TrimSpace(r.BuyerName)
 	if r.Amount <= 0 || r.Amount > MaxAmount {
 		return bad("amount %d TWD is not between 1 and %d", r.Amount, MaxAmount)
 	}
@@ -64,16 +71,18 @@ func (r OrderRequest) validate() (OrderRequest, error) {
 	if r.Description == "" && len(r.Items) == 0 && r.PlanID == nil {
 		return bad("a description or line items are required")
 	}
-	for name, v := range map[string]string{"description": r.Description, "reference": r.Reference, "buyer name": r.BuyerName} {
+	for name, v := range map[string]string{"description": r.Description, "reference": r.Reference, "idempotency key": r.IdempotencyKey} {
 		if !utf8.ValidString(v) || strings.ContainsAny(v, "\x00\r\n") || utf8.RuneCountInString(v) > 200 {
 			return bad("%s must be one line of at most 200 characters", name)
 		}
 	}
-	if r.BuyerEmail != "" {
-		if a, err := mail.ParseAddress(r.BuyerEmail); err != nil || a.Address != r.BuyerEmail || len(r.BuyerEmail) > 254 {
-			return bad("buyer email %q is not an address", r.BuyerEmail)
-		}
+	// The host's buyer: the checkout form's rules, but name and email
+	// only when given.
+	b, errs := r.buyer().Check(false)
+	if errs != nil {
+		return r, errs
 	}
+	r.setBuyer(b)
 	if r.ReturnURL != "" {
 		u, err := url.Parse(r.ReturnURL)
 		abs := err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
@@ -86,6 +95,16 @@ func (r OrderRequest) validate() (OrderRequest, error) {
 		r.Lang = "zh-TW"
 	}
 	return r, nil
+}
+
+func (r OrderRequest) buyer() Buyer {
+	return Buyer{Name: r.BuyerName, Email: r.BuyerEmail, Phone: r.BuyerPhone, Carrier: r.InvoiceCarrier,
+		CarrierCode: r.InvoiceCode, TaxID: r.InvoiceTaxID, CompanyName: r.InvoiceCompany}
+}
+
+func (r *OrderRequest) setBuyer(b Buyer) {
+	r.BuyerName, r.BuyerEmail, r.BuyerPhone = b.Name, b.Email, b.Phone
+	r.InvoiceCarrier, r.InvoiceCode, r.InvoiceTaxID, r.InvoiceCompany = b.Carrier, b.CarrierCode, b.TaxID, b.CompanyName
 }
 
 // CreateOrder creates a pending order with no attempt yet: the shopper
@@ -108,9 +127,11 @@ func (s *Store) CreateOrder(ctx context.Context, req OrderRequest) (*Order, erro
 	var order *Order
 	err = s.retryOnCollision(ctx, func(tx bun.Tx) error {
 		order = s.newOrder(req)
-		_, err := tx.NewInsert().Model(order).Returning("*").Exec(ctx)
-		return err
+		return insertOrder(ctx, tx, order)
 	})
+	if errors.Is(err, errKeyUsed) {
+		return s.orderByKey(ctx, req.IdempotencyKey)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -123,10 +144,43 @@ func (s *Store) newOrder(req OrderRequest) *Order {
 	if items == nil {
 		items = []LineItem{}
 	}
-	return &Order{
+	o := &Order{
 		OrderNo: s.newOrderNo(), AccessToken: randomHex(16), PlanID: req.PlanID,
 		Amount: req.Amount, Currency: "TWD", Description: req.Description, Items: items,
-		Reference: req.Reference, BuyerEmail: req.BuyerEmail, BuyerName: req.BuyerName,
+		Reference: req.Reference, IdempotencyKey: req.IdempotencyKey,
 		ReturnURL: req.ReturnURL, Status: Pending, Lang: req.Lang, GroupPurchase: req.GroupPurchase,
 	}
+	o.setBuyer(req.buyer())
+	return o
+}
+
+// errKeyUsed: an order with the request's idempotency key exists already
+// (its transaction committed while ours waited on the unique index).
+var errKeyUsed = errors.New("checkout: idempotency key used")
+
+// insertOrder inserts o, or answers errKeyUsed when its idempotency key
+// belongs to another order: concurrent inserts of one key wait on the
+// unique index for the first to commit, then insert nothing.
+func insertOrder(ctx context.Context, tx bun.Tx, o *Order) error {
+	q := tx.NewInsert().Model(o).Returning("*")
+	if o.IdempotencyKey != "" {
+		q = q.On("CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING")
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errKeyUsed
+	}
+	return nil
+}
+
+// orderByKey loads the order an idempotency key created, with its attempts.
+func (s *Store) orderByKey(ctx context.Context, key string) (*Order, error) {
+	var no string
+	if err := s.db.NewSelect().Model((*Order)(nil)).Column("order_no").Where("idempotency_key = ?", key).Scan(ctx, &no); err != nil {
+		return nil, err
+	}
+	return s.Order(ctx, no)
 }

@@ -81,6 +81,12 @@ type Order struct {
 	Reference        string     `bun:",notnull"` // the host's own reference
 	BuyerEmail       string     `bun:",notnull"`
 	BuyerName        string     `bun:",notnull"`
+	BuyerPhone       string     `bun:",notnull"`
+	InvoiceCarrier   string     `bun:",notnull"` // "", mobile, citizen, donate (see Buyer)
+	InvoiceCode      string     `bun:",notnull"`
+	InvoiceTaxID     string     `bun:"invoice_tax_id,notnull"` // 統一編號
+	InvoiceCompany   string     `bun:",notnull"`
+	IdempotencyKey   string     `bun:",nullzero"` // the selection form's key (Place); NULL when none
 	ReturnURL        string     `bun:"return_url,notnull"`
 	GroupPurchase    bool       `bun:",notnull"` // counts two confirmed purchases (the seed's group registration)
 	Gateway          string     `bun:",notnull"`
@@ -95,6 +101,31 @@ type Order struct {
 
 	Plan     *Plan      `bun:"rel:belongs-to,join:plan_id=id"`
 	Attempts []*Attempt `bun:"rel:has-many,join:id=order_id"`
+}
+
+// Buyer returns the order's buyer details.
+func (o *Order) Buyer() Buyer {
+	return Buyer{Name: o.BuyerName, Email: o.BuyerEmail, Phone: o.BuyerPhone, Carrier: o.InvoiceCarrier,
+		CarrierCode: o.InvoiceCode, TaxID: o.InvoiceTaxID, CompanyName: o.InvoiceCompany}
+}
+
+func (o *Order) setBuyer(b Buyer) {
+	o.BuyerName, o.BuyerEmail, o.BuyerPhone = b.Name, b.Email, b.Phone
+	o.InvoiceCarrier, o.InvoiceCode, o.InvoiceTaxID, o.InvoiceCompany = b.Carrier, b.CarrierCode, b.TaxID, b.CompanyName
+}
+
+// HandoffForm is a form the shopper's browser posts to a gateway (no
+// secret: the browser sees every field), or a hosted page to redirect to.
+type HandoffForm struct {
+	Action   string      `json:"action,omitempty"`
+	Fields   []FormField `json:"fields,omitempty"`
+	Redirect string      `json:"redirect,omitempty"`
+}
+
+// FormField is one hidden field of a HandoffForm.
+type FormField struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // LineItem is one line of a host-priced order. UnitPrice is integer TWD.
@@ -143,6 +174,10 @@ type Attempt struct {
 	LastQueryError string     `bun:",notnull"`
 	ExpiredAt      *time.Time `bun:""`
 	ReviewReason   string     `bun:",notnull"` // a gateway answer a human must look at
+	// Handoff is the gateway form the start produced, shown again by the
+	// hand-off page; HandedOffAt is when that page first sent the shopper on.
+	Handoff     *HandoffForm `bun:"handoff,type:jsonb"`
+	HandedOffAt *time.Time   `bun:""`
 	// OtherPayment is read by Apply with the row lock: the result's payment
 	// id already belongs to another attempt.
 	OtherPayment bool `bun:"other_payment,scanonly"`

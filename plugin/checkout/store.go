@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -77,33 +78,65 @@ type AttemptSpec struct {
 // know the method already). claimedAmount is what the shopper's form said the price
 // was: a mismatch means a stale page or tampering, and nothing is created.
 func (s *Store) PlaceOrder(ctx context.Context, planID, claimedAmount int64, lang string, spec AttemptSpec) (*Order, *Attempt, error) {
-	plan, err := s.Plan(ctx, planID)
+	o, a, _, err := s.Place(ctx, Placement{PlanID: planID, ClaimedAmount: claimedAmount, Lang: lang, Spec: spec})
+	return o, a, err
+}
+
+// Placement is a shopper's order of a catalogue plan, paid with Spec.
+type Placement struct {
+	PlanID, ClaimedAmount int64
+	Lang                  string
+	Buyer                 Buyer // checked with Buyer.Check (the caller decides whether contact is required)
+	// IdempotencyKey is the selection form's random key: a second
+	// placement with it (a double submit, two tabs, a client retry) gets
+	// the first one's order and attempt, and creates nothing.
+	IdempotencyKey string
+	Spec           AttemptSpec
+}
+
+// Place is PlaceOrder with the buyer and the idempotency key. created is
+// false when the key's order existed: then the order (with its attempts)
+// and its current attempt are returned as they are now.
+func (s *Store) Place(ctx context.Context, p Placement) (order *Order, attempt *Attempt, created bool, err error) {
+	plan, err := s.Plan(ctx, p.PlanID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	if claimedAmount != plan.Price {
-		return nil, nil, ErrAmountMismatch
+	if p.ClaimedAmount != plan.Price {
+		return nil, nil, false, ErrAmountMismatch
 	}
-	req, err := OrderRequest{Amount: plan.Price, PlanID: &plan.ID, Lang: lang}.validate()
+	b := p.Buyer
+	req, err := OrderRequest{Amount: plan.Price, PlanID: &plan.ID, Lang: p.Lang, IdempotencyKey: p.IdempotencyKey,
+		BuyerName: b.Name, BuyerEmail: b.Email, BuyerPhone: b.Phone, InvoiceCarrier: b.Carrier, InvoiceCode: b.CarrierCode,
+		InvoiceTaxID: b.TaxID, InvoiceCompany: b.CompanyName}.validate()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	var order *Order
-	var attempt *Attempt
 	err = s.retryOnCollision(ctx, func(tx bun.Tx) error {
 		order = s.newOrder(req)
-		order.Gateway, order.Method = spec.Gateway, spec.Method
-		if _, err := tx.NewInsert().Model(order).Returning("*").Exec(ctx); err != nil {
+		order.Gateway, order.Method = p.Spec.Gateway, p.Spec.Method
+		if err := insertOrder(ctx, tx, order); err != nil {
 			return err
 		}
-		attempt, err = s.insertAttempt(ctx, tx, order, 1, spec)
+		attempt, err = s.insertAttempt(ctx, tx, order, 1, p.Spec)
 		return err
 	})
+	if errors.Is(err, errKeyUsed) {
+		if order, err = s.orderByKey(ctx, p.IdempotencyKey); err != nil {
+			return nil, nil, false, err
+		}
+		for _, a := range order.Attempts {
+			if order.CurrentAttemptID != nil && a.ID == *order.CurrentAttemptID {
+				attempt = a
+			}
+		}
+		return order, attempt, false, nil
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	order.Plan = plan
-	return order, attempt, nil
+	return order, attempt, true, nil
 }
 
 // StallAfter is how long a pending attempt may go without any word from
@@ -223,6 +256,29 @@ func (s *Store) StartUnknown(ctx context.Context, attemptID int64) error {
 	_, err := s.db.NewUpdate().Model((*Attempt)(nil)).Set("start_state = ?", StartUnknown).
 		Set("next_query_at = now()").Set("updated_at = now()").Where("id = ? AND start_state = ?", attemptID, Starting).Exec(ctx)
 	return err
+}
+
+// SaveHandoff keeps the gateway form an attempt's start produced, for the
+// hand-off page.
+func (s *Store) SaveHandoff(ctx context.Context, attemptID int64, f *HandoffForm) error {
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.NewUpdate().Model((*Attempt)(nil)).Set("handoff = ?::jsonb", string(raw)).Set("updated_at = now()").Where("id = ?", attemptID).Exec(ctx)
+	return err
+}
+
+// HandedOff records that the hand-off page sent the shopper on to the
+// gateway; first is true only for the first call (one request wins).
+func (s *Store) HandedOff(ctx context.Context, attemptID int64) (first bool, err error) {
+	res, err := s.db.NewUpdate().Model((*Attempt)(nil)).Set("handed_off_at = now()").
+		Where("id = ? AND handed_off_at IS NULL", attemptID).Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // Order loads an order by number with its plan, service and attempts.
