@@ -49,8 +49,8 @@ func (h *Handler) recovered(c *gin.Context) {
 // errorView is the error page's data: the message, our error ID for our
 // own failures, and where to go on.
 type errorView struct {
-	Message, ErrorID string
-	Status           int
+	Message, ErrorID, Heading string // Heading: a message ID ("" error.heading)
+	Status                    int
 }
 
 // fail renders a localized refusal (fragment for htmx, page otherwise).
@@ -63,5 +63,5 @@ func (h *Handler) fail(c *gin.Context, status int, messageID string) {
 func (h *Handler) failInternal(c *gin.Context, what string, details ...any) {
 	id := web.NewErrorID()
 	h.Log.Error("admin: "+what, append([]any{"error_id", id, "path", c.Request.URL.Path}, details...)...)
-	h.Render.Render(c, http.StatusInternalServerError, "admin_error", h.page(c, "", errorView{Message: "error.internal", ErrorID: id, Status: 500}))
+	h.Render.Render(c, http.StatusInternalServerError, "admin_error", h.page(c, "", errorView{Message: "error.internal", ErrorID: id, Status: 500, Heading: "error.heading.500"}))
 }

@@ -154,7 +154,7 @@ func (h *Handler) Register(r gin.IRouter) *gin.RouterGroup {
 	}
 	h.cookies.Options(sessions.Options{Path: h.base, MaxAge: 0, HttpOnly: true, Secure: h.Secure, SameSite: http.SameSiteStrictMode})
 	r.Group("", h.guard).StaticFS("/static", http.FS(static.FS))
-	g := r.Group("", h.recovered, h.guard, web.Sessions(CookieName, h.cookies))
+	g := r.Group("", h.recovered, h.guard, web.Sessions(CookieName, h.cookies), h.inputGuard)
 	csrf := web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "admin.error.csrf") })
 	if h.HostIdentity == nil {
 		g.GET("/login", h.loginForm)

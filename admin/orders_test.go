@@ -207,7 +207,7 @@ func TestBadInputIsExplained(t *testing.T) {
 		{"repeated", "/admin/orders?status=paid&status=failed", 400, "A filter was given more than once.", "有篩選條件重複出現。"},
 		{"long search", "/admin/orders?q=" + strings.Repeat("x", 201), 400, "The search text is too long", "搜尋文字過長"},
 		{"edited cursor", "/admin/orders?per=5&after=" + string(flipped), 400, "This page link is not valid", "此分頁連結無效"},
-		{"garbage cursor", "/admin/orders?per=5&after=%00%ff", 400, "This page link is not valid", "此分頁連結無效"},
+		{"garbage cursor", "/admin/orders?per=5&after=%00%ff", 400, "We cannot read that address", "無法處理這個網址"}, // refused by the input guard (notfound.go)
 		{"cursor of another filter", "/admin/orders?per=5&status=paid&after=" + cur, 400, "This page link is not valid", "此分頁連結無效"},
 		{"cursor used backwards", "/admin/orders?per=5&before=" + cur, 400, "This page link is not valid", "此分頁連結無效"},
 		{"both directions", "/admin/orders?per=5&after=" + cur + "&before=" + cur, 400, "cannot go both forward and back", "不能同時往前與往後"},

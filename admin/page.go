@@ -12,17 +12,11 @@ type page struct {
 	CSRF     string
 	Base     string // the admin's mount path
 	Static   string
-	Langs    []langLink
+	Langs    []web.LangLink // the same page in each language, every parameter kept
 	TestMode bool
 	Who      *Identity // nil on the login page and for the anonymous
 	OwnLogin bool      // twpay's login (not the host's): show "sign out"
 	Data     any
-}
-
-// langLink switches language on the same page, keeping its whole state.
-type langLink struct {
-	Code, Name, URL string
-	Current         bool
 }
 
 func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
@@ -32,12 +26,6 @@ func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
 	if id, ok := IdentityOf(c); ok {
 		p.Who = &id
 	}
-	for _, lang := range web.Languages {
-		u := *c.Request.URL
-		q := u.Query()
-		q.Set("lang", lang.Code)
-		u.RawQuery = q.Encode()
-		p.Langs = append(p.Langs, langLink{Code: lang.Code, Name: lang.Name, URL: u.RequestURI(), Current: lang.Code == l.Lang})
-	}
+	p.Langs = web.LangLinks(c, l.Lang)
 	return p
 }

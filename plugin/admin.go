@@ -51,7 +51,9 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 	if err != nil {
 		return nil, err
 	}
-	return h.Register(r), nil
+	authed := h.Register(r)
+	p.admin = h // its 404/405 pages (notfound.go)
+	return authed, nil
 }
 
 // retryJob is the back office's retry of a discarded job (a dead letter).

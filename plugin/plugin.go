@@ -24,6 +24,7 @@ import (
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"github.com/uptrace/bun"
 
+	"github.com/twpay/twpay/admin"
 	"github.com/twpay/twpay/locales"
 	"github.com/twpay/twpay/plugin/callback"
 	"github.com/twpay/twpay/plugin/checkout"
@@ -108,6 +109,9 @@ type Plugin struct {
 	bundle   *i18n.Bundle
 	tmpl     *template.Template
 	shop     *storefront.Handler // set by Mount
+	shopPath string              // the shop's absolute path and cookie store, set by Mount (notfound.go)
+	cookies  sessions.Store
+	admin    *admin.Handler // set by MountAdmin
 	jobs     *jobs.Runner
 }
 
@@ -240,6 +244,7 @@ func (p *Plugin) Mount(r gin.IRouter) {
 		Path: shopPath, MaxAge: 30 * 24 * 3600, HttpOnly: true,
 		Secure: strings.HasPrefix(p.cfg.BaseURL, "https://"), SameSite: http.SameSiteLaxMode,
 	})
+	p.shopPath, p.cookies = shopPath, cookies
 	r.StaticFS(p.cfg.ShopPath+"/static", http.FS(static.FS))
 	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, web.Sessions(sessionCookie, cookies)))
 

@@ -26,8 +26,8 @@ type codeDetails struct {
 	Groups    []string // Account or PaymentNo in groups of 4, for reading
 	PaymentNo string   // CVS
 	Barcodes  []barcodeView
-	Deadline  string // yyyy-MM-dd HH:mm, Taiwan time: the last minute it can be paid
-	StatusURL string // the status fragment htmx polls
+	Deadline  *time.Time // the last minute it can be paid (shown by L.DateTime, in Taiwan time)
+	StatusURL string     // the status fragment htmx polls
 }
 
 type barcodeView struct {
@@ -64,7 +64,8 @@ func (h *Handler) codesFor(o *checkout.Order, a *checkout.Attempt) *codeDetails 
 	if a.PayUntil != nil {
 		// PayUntil is the first instant it can no longer be paid; the
 		// shopper reads the last minute it can (23:59 for a date-only one).
-		d.Deadline = a.PayUntil.Add(-time.Second).In(checkout.Taipei).Format("2006-01-02 15:04")
+		last := a.PayUntil.Add(-time.Second)
+		d.Deadline = &last
 	}
 	return d
 }
@@ -144,6 +145,7 @@ func (h *Handler) status(c *gin.Context) {
 		return
 	}
 	p := h.panelFor(o)
+	h.withPoll(c, &p)
 	c.Header("Vary", "HX-Request")
 	if p.Codes != nil && o.Status == checkout.AwaitingPayment {
 		h.Render.Exec(c, http.StatusOK, "pay-status", h.page(c, o.Lang, p))

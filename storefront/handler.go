@@ -44,7 +44,7 @@ func New(cfg Config) *Handler { return &Handler{cfg} }
 // middleware; unsafe methods are CSRF-checked.
 func (h *Handler) RegisterShop(r gin.IRouter) {
 	r.Use(h.recovered)
-	r.Use(web.LimitBody(maxShopBody))
+	r.Use(h.guardInput(), h.guardBody()) // robust.go: NUL/invalid UTF-8 400, body 413
 	r.Use(web.RequireCSRF(func(c *gin.Context) { h.fail(c, http.StatusForbidden, "error.csrf") }))
 	if h.Catalog {
 		r.GET("", h.catalog)
@@ -102,7 +102,8 @@ type page struct {
 	CSRF      string
 	Shop      string
 	Static    string
-	Languages any
+	Languages any            // web.Languages (kept for host templates)
+	Langs     []web.LangLink // the language switch: this page, every parameter kept
 	TestMode  bool
 	Catalog   bool
 	Data      any
@@ -114,12 +115,13 @@ func (h *Handler) page(c *gin.Context, langFallback string, data any) page {
 		Shop: h.ShopPath, Static: h.StaticPath, Languages: web.Languages, TestMode: h.TestMode, Catalog: h.Catalog, Data: data,
 		CSRF: web.CSRFToken(c),
 	}
+	p.Langs = web.LangLinks(c, p.L.Lang)
 	return p
 }
 
 // errorView is the error template's data: the message ID, and for our own
 // failures the error ID that is also in the log line with the details.
-type errorView struct{ Message, ErrorID string }
+type errorView struct{ Message, ErrorID, Heading string }
 
 // fail renders a localized error (fragment for htmx, page otherwise).
 func (h *Handler) fail(c *gin.Context, status int, messageID string) {
@@ -132,7 +134,7 @@ func (h *Handler) fail(c *gin.Context, status int, messageID string) {
 func (h *Handler) failInternal(c *gin.Context, status int, what string, details ...any) {
 	id := web.NewErrorID()
 	h.Log.Error("storefront: "+what, append([]any{"error_id", id, "path", c.Request.URL.Path}, details...)...)
-	h.Render.Render(c, status, "error", h.page(c, "", errorView{Message: "error.internal", ErrorID: id}))
+	h.Render.Render(c, status, "error", h.page(c, "", errorView{Message: "error.internal", ErrorID: id, Heading: "error.heading.500"}))
 }
 
 // The session remembers the shopper's orders for "my orders" (newest

@@ -21,6 +21,10 @@ func (h *Handler) myOrders(c *gin.Context) {
 // loadOrder returns the order when the shopper may see it: the link's
 // access token matches, or this browser's session placed it.
 func (h *Handler) loadOrder(c *gin.Context) (*checkout.Order, bool) {
+	if !validOrderRef(c) { // robust.go: refused before any query
+		h.fail(c, http.StatusNotFound, "error.not_found")
+		return nil, false
+	}
 	no := c.Param("no")
 	var o *checkout.Order
 	var err error
@@ -47,10 +51,12 @@ type panel struct {
 	// no-JS browsers refresh it; with codes only the status area polls
 	// (the codes stay put while the shopper copies them) and no-JS
 	// browsers get the refresh link.
-	Poll     bool
-	SelfURL  string
-	RetryURL string
-	Codes    *codeDetails // what to pay (account, code, barcodes), while awaiting payment
+	Poll      bool
+	PollDelay int    // seconds before the next question; 0: polling stopped (poll.go)
+	PollURL   string // what the next question asks (SelfURL with ?poll=n+1)
+	SelfURL   string
+	RetryURL  string
+	Codes     *codeDetails // what to pay (account, code, barcodes), while awaiting payment
 }
 
 // panelKinds maps an order status to the panel it shows.
@@ -141,5 +147,7 @@ func (h *Handler) order(c *gin.Context) {
 	if !ok {
 		return
 	}
-	h.Render.Render(c, http.StatusOK, "result", h.page(c, o.Lang, h.panelFor(o)))
+	p := h.panelFor(o)
+	h.withPoll(c, &p)
+	h.Render.Render(c, http.StatusOK, "result", h.page(c, o.Lang, p))
 }

@@ -43,9 +43,11 @@ func TestECPayCodeJourneys(t *testing.T) {
 			if code == "" || st(t, a, no) != "awaiting_payment" {
 				t.Fatalf("stored code %q, order %s", code, st(t, a, no))
 			}
-			// The deadline shown is Taiwan time, whatever the server's zone.
+			// The deadline shown is Taiwan time, whatever the server's zone,
+			// written as the language writes dates (web.Localizer.DateTime).
 			var shown string
-			db.NewRaw("SELECT to_char((pay_until - interval '1 second') AT TIME ZONE 'Asia/Taipei', 'YYYY-MM-DD HH24:MI') FROM payment_attempts WHERE merchant_trade_no = ?", tradeNo).
+			format := map[string]string{"en": "FMDD Mon YYYY, HH24:MI \"Taiwan time\"", "zh-TW": "YYYY/MM/DD HH24:MI（台灣時間）"}[c.lang]
+			db.NewRaw("SELECT to_char((pay_until - interval '1 second') AT TIME ZONE 'Asia/Taipei', ?) FROM payment_attempts WHERE merchant_trade_no = ?", format, tradeNo).
 				Scan(context.Background(), &shown)
 			if !page.Has(shown) {
 				t.Fatalf("deadline %s (Taiwan) not on the page", shown)

@@ -231,6 +231,11 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	a.plugin = p
+	// Gin's NoRoute/NoMethod are the engine's: twpay's localized 404 and
+	// 405 pages for its own paths (the shop and /admin), gin's otherwise.
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(p.NoRoute)
+	r.NoMethod(p.NoMethod)
 	r.GET("/healthz", func(c *gin.Context) {
 		if err := db.PingContext(c.Request.Context()); err != nil {
 			c.String(http.StatusServiceUnavailable, "database unreachable")

@@ -148,7 +148,7 @@ func TestSinoPacATMJourney(t *testing.T) {
 		t.Run(c.lang, func(t *testing.T) {
 			b := newBrowser(t, srv, c.lang)
 			page := checkoutWith(b, "product-photos", "sinopac_atm")
-			if !page.Has(c.heading) || !page.Has(c.account) || !page.Has("807") || !page.Has(`hx-trigger="every 2s"`) {
+			if !page.Has(c.heading) || !page.Has(c.account) || !page.Has("807") || !page.Has(`hx-trigger="load delay:2s"`) {
 				t.Fatalf("ATM page:\n%s", page.Body)
 			}
 			account := testhttp.Between(string(page.Body), `<dd class="virtual-account"><span class="code-text" data-code="`, `"`)

@@ -100,6 +100,7 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 	sqldb.SetMaxIdleConns(pool)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := bun.NewDB(sqldb, pgdialect.New())
+	db.AddQueryHook(refuseUnformattable{}) // nul.go
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

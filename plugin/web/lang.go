@@ -1,6 +1,8 @@
 package web
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
@@ -18,25 +20,57 @@ var Languages = []struct{ Code, Name string }{
 	{"en", "English"},
 }
 
-// match returns the supported tag for a language code or Accept-Language
-// header, and whether anything matched better than a guess.
-func match(prefs ...string) (string, bool) {
-	tag, _ := language.MatchStrings(matcher, prefs...)
-	base, _ := tag.Base()
-	if base.String() == "en" {
-		return "en", true
+// match returns the supported language for the first preference (a
+// ?lang= code or an Accept-Language list, in order of q) the matcher
+// places with some confidence, and whether one did. Any Chinese (zh-CN,
+// zh-HK, zh-Hans, yue: Low confidence or better, or a Han script) gets
+// zh-TW, the only Chinese we have; anything else unsupported (ja, fr) gets
+// nothing here: the caller falls back to English.
+func match(prefs string) (string, bool) {
+	tags, _, err := language.ParseAcceptLanguage(prefs)
+	if err != nil {
+		return "", false
 	}
-	if base.String() == "zh" {
-		return "zh-TW", true
+	for _, t := range tags {
+		_, i, conf := matcher.Match(t)
+		if script, _ := t.Script(); conf == language.No && (script.String() == "Hant" || script.String() == "Hans") {
+			i, conf = 0, language.Low
+		}
+		if conf >= language.Low {
+			return supportedCode(locales.Supported[i]), true
+		}
 	}
-	return locales.Default.String(), false
+	return "", false
 }
 
-// Lang picks the shopper's language: ?lang= (remembered in the session),
-// then the session, then fallback (e.g. the order's language), then
-// Accept-Language, then zh-TW.
+// supportedCode is the ?lang= code (and message-file tag) of a supported tag.
+func supportedCode(t language.Tag) string {
+	if base, _ := t.Base(); base.String() == "en" {
+		return "en"
+	}
+	return locales.Default.String()
+}
+
+// fromHeader is the language for an Accept-Language header: its first
+// supported preference; English when it names only languages we lack
+// (English serves a Japanese or French reader better than Chinese);
+// zh-TW when there is no header at all.
+func fromHeader(h string) string {
+	if l, ok := match(h); ok {
+		return l
+	}
+	if strings.TrimSpace(h) != "" && strings.TrimSpace(h) != "*" {
+		return "en"
+	}
+	return locales.Default.String()
+}
+
+// Lang picks the shopper's language: ?lang= (remembered in the session;
+// a code we do not support is ignored and not saved), then the session,
+// then fallback (e.g. the order's language), then Accept-Language (by
+// confidence, English for non-Chinese), then zh-TW.
 func Lang(c *gin.Context, fallback string) string {
-	if q := c.Query("lang"); q != "" {
+	if q := c.Query("lang"); q != "" && len(q) <= 35 && !strings.ContainsAny(q, ",;") {
 		if l, ok := match(q); ok {
 			if s := SessionOf(c); s != nil {
 				s.Set(langKey, l)
@@ -46,7 +80,7 @@ func Lang(c *gin.Context, fallback string) string {
 		}
 	}
 	if s := SessionOf(c); s != nil {
-		if l, ok := s.Get(langKey).(string); ok && l != "" {
+		if l, ok := s.Get(langKey).(string); ok && (l == "en" || l == locales.Default.String()) {
 			return l
 		}
 	}
@@ -55,8 +89,29 @@ func Lang(c *gin.Context, fallback string) string {
 			return l
 		}
 	}
-	l, _ := match(c.GetHeader("Accept-Language"))
-	return l
+	return fromHeader(c.GetHeader("Accept-Language"))
+}
+
+// LangLink is one link of the language switch: the same page with every
+// other query parameter kept (an order link's ?t= token, a retry page's),
+// only lang replaced.
+type LangLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
+// LangLinks returns the language switch for the request's page, current
+// marking the language it is shown in.
+func LangLinks(c *gin.Context, current string) []LangLink {
+	var out []LangLink
+	for _, lang := range Languages {
+		u := *c.Request.URL
+		q := u.Query()
+		q.Set("lang", lang.Code)
+		u.RawQuery = q.Encode()
+		out = append(out, LangLink{Code: lang.Code, Name: lang.Name, URL: u.RequestURI(), Current: lang.Code == current})
+	}
+	return out
 }
 
 // Localizer turns message IDs into words in one language.

@@ -14,11 +14,13 @@ func TestTWD(t *testing.T) {
 func TestMatch(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"en", "en"}, {"en-US,en;q=0.9", "en"}, {"zh-TW", "zh-TW"}, {"zh-Hant-TW", "zh-TW"},
-		{"zh-CN,zh;q=0.9", "zh-TW"}, {"ja", "zh-TW"}, {"", "zh-TW"}, {"fr;q=0.9,en;q=0.8", "en"},
+		{"zh-CN,zh;q=0.9", "zh-TW"}, {"zh-HK", "zh-TW"}, {"zh-Hans", "zh-TW"}, {"zh-Hant", "zh-TW"}, {"yue", "zh-TW"},
+		{"ja", "en"}, {"ja-JP,ja;q=0.9", "en"}, {"fr", "en"}, {"", "zh-TW"}, {"*", "zh-TW"}, {"xx", "en"},
+		{"fr;q=0.9,en;q=0.8", "en"}, {"ja;q=0.9,zh-TW;q=0.8", "zh-TW"}, {"en;q=0.1,zh-TW", "zh-TW"},
 	}
 	for _, c := range cases {
-		if got, _ := match(c.in); got != c.want {
-			t.Errorf("match(%q) = %q, want %q", c.in, got, c.want)
+		if got := fromHeader(c.in); got != c.want {
+			t.Errorf("fromHeader(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func TestBrowserPostDuringRecheckOutageIsConfirmedLater(t *testing.T) {
 	}
 	page, _ := io.ReadAll(panel.Body)
 	panel.Body.Close()
-	if !strings.Contains(string(page), "Confirming your payment") || !strings.Contains(string(page), "hx-trigger=\"every 2s\"") {
+	if !strings.Contains(string(page), "Confirming your payment") || !strings.Contains(string(page), "hx-trigger=\"load delay:2s\"") {
 		t.Fatalf("the shopper's panel during the outage:\n%s", page)
 	}
 	var status, info string
