@@ -380,12 +380,12 @@ func TestHostileInputNeverReachesSQL(t *testing.T) {
 func TestPollingBacksOff(t *testing.T) {
 	srv, db, _, _ := robustDemo(t)
 	b := newBrowser(t, srv, "en")
-	page := b.Submit(b.Get("/shop/services/product-photos"), "/shop/checkout", url.Values{"method": {"sinopac_atm"}})
+	page := b.Submit(b.Get("/shop/services/product-photos"), "/shop/checkout", withBuyer(url.Values{"method": {"sinopac_atm"}}))
 	if !page.Has("virtual-account") {
 		t.Fatalf("no ATM account:\n%s", page.Body)
 	}
 	atmNo, atmToken := lastOrder(t, db)
-	b.Submit(b.Get("/shop/services/logo-design"), "/shop/checkout", url.Values{"method": {"ecpay_credit"}}) // left at the gateway: pending
+	b.Submit(b.Get("/shop/services/logo-design"), "/shop/checkout", withBuyer(url.Values{"method": {"ecpay_credit"}})) // left at the gateway: pending
 	cardNo, cardToken := lastOrder(t, db)
 	trigger := regexp.MustCompile(`hx-get="([^"]*)" hx-trigger="load delay:(\d+)s"`)
 	cases := []struct {
