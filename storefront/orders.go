@@ -56,6 +56,8 @@ type panel struct {
 	PollURL   string // what the next question asks (SelfURL with ?poll=n+1)
 	SelfURL   string
 	RetryURL  string
+	Hosted    bool         // RetryURL is the gateway's page, still open: "continue paying" / "try again" there
+	OtherURL  string       // the retry page, to choose another method (offered with every retry)
 	Codes     *codeDetails // what to pay (account, code, barcodes), while awaiting payment
 }
 
@@ -83,9 +85,9 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 		return p
 	}
 	if k.retry || stalled(o, a, time.Now()) {
-		p.RetryURL = h.retryURL(o)
+		p.RetryURL, p.OtherURL = h.retryURL(o), h.retryURL(o)+"#methods"
 		if u := hostedPageStillOpen(a, time.Now()); u != "" {
-			p.RetryURL = u
+			p.RetryURL, p.Hosted = u, true
 		}
 	}
 	if a != nil {

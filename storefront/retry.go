@@ -15,6 +15,10 @@ type retryView struct {
 	Current string
 	PostURL string
 	First   bool // no attempt yet: the shopper picks how to pay for the first time
+	// Closed: paid or under way, nothing to pay here; the page says so
+	// and links to the order (OrderURL) rather than a bare error.
+	Closed   bool
+	OrderURL string
 }
 
 // unstarted: a host-created order whose shopper has not picked a method yet.
@@ -33,7 +37,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 		return
 	}
 	if !retryable(o) {
-		h.fail(c, http.StatusConflict, "error.not_retryable")
+		h.Render.Render(c, http.StatusConflict, "retry", h.page(c, o.Lang, retryView{Order: o, Closed: true, OrderURL: h.orderURL(o)}))
 		return
 	}
 	v := retryView{Order: o, PostURL: h.retryURL(o), First: unstarted(o)}
