@@ -57,14 +57,17 @@ func TestBrowserAdminRefundJourney(t *testing.T) {
 		chromedp.Click(`.filters button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`tr[data-order="`+no+`"]`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll('tr[data-order]').length`, &rows),
-		chromedp.Click(`tr[data-order="`+no+`"] a.order-link`, chromedp.ByQuery),
+		// Clicked by script: htmx may swap the table again (tabs, pushed
+		// URL) between finding the row and clicking it, and chromedp's node
+		// would be gone.
+		jsClick(`tr[data-order="`+no+`"] a.order-link`),
 		chromedp.WaitVisible(`ol.timeline`, chromedp.ByQuery),
 		chromedp.Text(`ol.timeline`, &timeline, chromedp.ByQuery),
 		// Refund: the link opens the confirmation in the dialog (htmx).
-		chromedp.Click(`#actions .refund-offer a.btn-primary`, chromedp.ByQuery),
+		jsClick(`#actions .refund-offer a.btn-primary`),
 		chromedp.WaitVisible(`#confirm-dialog[open] #refund-reason`, chromedp.ByQuery),
 		chromedp.SendKeys(`#confirm-dialog #refund-reason`, "customer changed their mind", chromedp.ByQuery),
-		chromedp.Click(`#confirm-dialog button[type=submit]`, chromedp.ByQuery),
+		jsClick(`#confirm-dialog button[type=submit]`),
 		chromedp.WaitVisible(`#order h1 .badge-refunded`, chromedp.ByQuery),
 		chromedp.Text(`#order h1`, &heading, chromedp.ByQuery),
 		chromedp.Evaluate(`String(document.documentElement.scrollWidth)`, &width),
@@ -132,5 +135,14 @@ func TestBrowserAdminRefundJourney(t *testing.T) {
 	}
 	if got := strings.Join(actions, " "); !strings.Contains(got, "refund:ok") || !strings.Contains(got, "export:ok") {
 		t.Errorf("audit: %s", got)
+	}
+}
+
+// jsClick waits for sel and clicks it by script, finding it again at the
+// moment of the click (an htmx swap may have replaced the node).
+func jsClick(sel string) chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.WaitVisible(sel, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector(`+strconv.Quote(sel)+`).click()`, nil),
 	}
 }
