@@ -441,6 +441,22 @@ func (h *Handler) markRefund(c *gin.Context) {
 }
 
 // attemptOf loads the order's attempt seq (param :seq).
+// actionAttempt loads the attempt an action names; when it cannot, it has
+// answered (a localized 404, or our error) and finished the audit row.
+func (h *Handler) actionAttempt(c *gin.Context, audit *Audit, r *actionRefusal) (*checkout.Attempt, bool) {
+	a, err := h.attemptOf(c)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.Status, r.Message = http.StatusNotFound, "admin.actions.error.attempt_not_found"
+		h.refuse(c, audit, r, "no such attempt")
+		return nil, false
+	}
+	if err != nil {
+		h.actionFailed(c, audit, "load attempt", "err", err)
+		return nil, false
+	}
+	return a, true
+}
+
 func (h *Handler) attemptOf(c *gin.Context) (*checkout.Attempt, error) {
 	return h.attemptBySeq(c.Request.Context(), c.Param("no"), c.Param("seq"))
 }
@@ -460,13 +476,8 @@ func (h *Handler) requery(c *gin.Context) {
 		r.Status, r.Message = status, msg
 		h.refuse(c, audit, r, detail)
 	}
-	a, err := h.attemptOf(c)
-	if errors.Is(err, sql.ErrNoRows) {
-		refuse(http.StatusNotFound, "admin.actions.error.attempt_not_found", "no such attempt")
-		return
-	}
-	if err != nil {
-		h.actionFailed(c, audit, "load attempt", "err", err)
+	a, ok := h.actionAttempt(c, audit, r)
+	if !ok {
 		return
 	}
 	if h.notConfirmed(c, audit, r) {
@@ -523,13 +534,8 @@ func (h *Handler) resolveReview(c *gin.Context) {
 		r.Status, r.Message = status, msg
 		h.refuse(c, audit, r, detail)
 	}
-	a, err := h.attemptOf(c)
-	if errors.Is(err, sql.ErrNoRows) {
-		refuse(http.StatusNotFound, "admin.actions.error.attempt_not_found", "no such attempt")
-		return
-	}
-	if err != nil {
-		h.actionFailed(c, audit, "load attempt", "err", err)
+	a, ok := h.actionAttempt(c, audit, r)
+	if !ok {
 		return
 	}
 	if h.notConfirmed(c, audit, r) {
