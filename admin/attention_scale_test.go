@@ -2,9 +2,6 @@ package admin
 
 import (
 	"context"
-	"html/template"
-	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -12,14 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twpay/twpay/admin/admintest"
-	"github.com/twpay/twpay/locales"
 	"github.com/twpay/twpay/plugin/checkout"
-	"github.com/twpay/twpay/plugin/gateway/ecpay"
-	"github.com/twpay/twpay/plugin/pay"
-	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
-	"github.com/twpay/twpay/plugin/web"
-	"github.com/twpay/twpay/templates"
 	"github.com/twpay/twpay/tests/testdb"
 )
 
@@ -37,11 +27,7 @@ func TestAttentionAtScale(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testdb.New(t)
 	start := time.Now()
-	for done := 0; done < n; done += 250000 {
-		if err := admintest.Generate(ctx, db, min(250000, n-done), 365, 0.11); err != nil {
-			t.Fatal(err)
-		}
-	}
+	generateAtScale(ctx, t, db, n)
 	// As twpay leaves them: the current attempt set; then a little of
 	// every trouble (one order in 2,000 each).
 	for _, q := range []string{
@@ -77,22 +63,7 @@ func TestAttentionAtScale(t *testing.T) {
 		}
 	}
 	t.Logf("generated %d orders in %s", n, time.Since(start).Round(time.Second))
-	reg, err := pay.NewRegistry(pay.Sandbox, ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
-		CheckoutURL: "http://x.invalid/a", QueryURL: "http://x.invalid/b"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, _ := locales.Bundle()
-	tmpl, err := templates.Parse(template.FuncMap{"twd": web.TWD, "taipei": func(time.Time) string { return "" }}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := New(Config{DB: db, Store: checkout.NewStore(db), Registry: reg, Bundle: bundle, Render: &web.Renderer{T: tmpl, Log: log}, Log: log,
-		Secret: []byte("0123456789abcdef0123456789abcdef"), HashParams: HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := scaleHandler(t, db)
 	median := func(f func() error) time.Duration {
 		var d []time.Duration
 		for range 7 {

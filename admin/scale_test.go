@@ -3,9 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
-	"html/template"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"slices"
@@ -15,13 +13,6 @@ import (
 	"time"
 
 	"github.com/twpay/twpay/admin/admintest"
-	"github.com/twpay/twpay/locales"
-	"github.com/twpay/twpay/plugin/checkout"
-	"github.com/twpay/twpay/plugin/gateway/ecpay"
-	"github.com/twpay/twpay/plugin/pay"
-	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
-	"github.com/twpay/twpay/plugin/web"
-	"github.com/twpay/twpay/templates"
 	"github.com/twpay/twpay/tests/testdb"
 )
 
@@ -47,11 +38,7 @@ func TestOrderTableAtScale(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testdb.New(t)
 	start := time.Now()
-	for done := 0; done < n; done += 250000 { // in batches: one transaction per quarter million
-		if err := admintest.Generate(ctx, db, min(250000, n-done), 365, 0.11); err != nil {
-			t.Fatal(err)
-		}
-	}
+	generateAtScale(ctx, t, db, n)
 	// The export reads the current attempt's trade numbers; setting them
 	// rewrites every order, so the table and its indexes are rebuilt after.
 	if err := admintest.SetCurrentAttempts(ctx, db); err != nil {
@@ -64,22 +51,7 @@ func TestOrderTableAtScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("generated %d orders in %s", n, time.Since(start).Round(time.Second))
-	reg, err := pay.NewRegistry(pay.Sandbox, ecpayadapter.New(ecpayadapter.Config{Merchants: []ecpay.Merchant{ecpay.StageMerchant},
-		CheckoutURL: "http://x.invalid/a", QueryURL: "http://x.invalid/b"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, _ := locales.Bundle()
-	tmpl, err := templates.Parse(template.FuncMap{"twd": web.TWD, "taipei": func(time.Time) string { return "" }}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := New(Config{DB: db, Store: checkout.NewStore(db), Registry: reg, Bundle: bundle, Render: &web.Renderer{T: tmpl, Log: log}, Log: log,
-		Secret: []byte("0123456789abcdef0123456789abcdef"), HashParams: HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := scaleHandler(t, db)
 	var email, gtn string
 	db.NewRaw("SELECT buyer_email FROM orders WHERE buyer_email <> '' ORDER BY id LIMIT 1 OFFSET 500").Scan(ctx, &email)
 	db.NewRaw("SELECT gateway_trade_no FROM payment_attempts WHERE gateway_trade_no <> '' ORDER BY id LIMIT 1 OFFSET 777").Scan(ctx, &gtn)
