@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // The vendored axe-core (make axe): for the tests only, never served.
@@ -80,5 +83,32 @@ func TestVendoredAxe(t *testing.T) {
 				t.Errorf("got %q; re-vendor with make axe", tc.got)
 			}
 		})
+	}
+}
+
+// The check can fail: on a page with the faults the shop must not have,
+// axe reports each as serious or critical, with its target.
+func TestAxeReportsViolations(t *testing.T) {
+	browser := newBrowser(t)
+	s := newShopperIn(t, browser, newBrowserContext(t, browser), combo{"en", 390}, "", t.TempDir(), new(int))
+	page := `<!doctype html><html><head><title>t</title></head><body><main>
+<input id="unlabelled" type="email">
+<p style="color:#aaa;background:#fff">low contrast</p>
+<img id="noalt" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+</main></body></html>`
+	s.run(chromedp.Navigate("data:text/html;charset=utf-8," + url.PathEscape(page)))
+	got := map[string]string{}
+	for _, v := range s.axeViolations() {
+		got[v.ID] = strings.Join(v.Targets, " ")
+	}
+	for _, tc := range []struct{ rule, target string }{
+		{"html-has-lang", "html"},
+		{"label", "#unlabelled"},
+		{"color-contrast", "p"},
+		{"image-alt", "#noalt"},
+	} {
+		if !strings.Contains(got[tc.rule], tc.target) {
+			t.Errorf("axe: %s on %s not reported; got %v", tc.rule, tc.target, got)
+		}
 	}
 }

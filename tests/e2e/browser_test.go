@@ -204,6 +204,19 @@ func (s *shopper) shot(name string) {
 // any serious or critical violation.
 func (s *shopper) axe(step string) {
 	s.t.Helper()
+	found := s.axeViolations()
+	if len(found) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, v := range found {
+		fmt.Fprintf(&b, "\n  %s (%s): %s\n    %s\n    targets: %s", v.ID, v.Impact, v.Help, v.HelpURL, strings.Join(v.Targets, " | "))
+	}
+	s.fail("axe: %d serious or critical violation(s) at step %q:%s", len(found), step, b.String())
+}
+
+func (s *shopper) axeViolations() []axeViolation {
+	s.t.Helper()
 	var loaded bool
 	s.run(chromedp.Evaluate(`typeof window.axe === "object"`, &loaded))
 	if !loaded {
@@ -213,14 +226,7 @@ func (s *shopper) axe(step string) {
 	s.run(chromedp.Evaluate(axeRun, &found, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
 		return p.WithAwaitPromise(true)
 	}))
-	if len(found) == 0 {
-		return
-	}
-	var b strings.Builder
-	for _, v := range found {
-		fmt.Fprintf(&b, "\n  %s (%s): %s\n    %s\n    targets: %s", v.ID, v.Impact, v.Help, v.HelpURL, strings.Join(v.Targets, " | "))
-	}
-	s.fail("axe: %d serious or critical violation(s) at step %q:%s", len(found), step, b.String())
+	return found
 }
 
 type axeViolation struct {
