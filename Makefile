@@ -3,10 +3,12 @@
 #
 #   make run    storefront on :8080 (ADDR=... to change) with a persistent dev database
 #   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
+#   make e2e    every shopper journey in Chromium against the built server (screenshots in e2e-screenshots/)
 #   make bench  hot paths beside pgbench on the same statements (bench/RESULTS.md)
 #   make db     psql on the persistent dev database (needs psql)
 #   make reset  forget the persistent dev database (the next make run seeds afresh)
 #   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
+#   make axe    re-vendor axe-core for the accessibility check from npm (AXE_VERSION=4.14.1)
 #
 # Plain `make` only prints this list (the default goal is help), so that it
 # starts nothing by surprise.
@@ -21,7 +23,7 @@ BIN = bin
 DEVDB = $(BIN)/devdb
 
 .DEFAULT_GOAL := help
-.PHONY: help devdb chromium run reset test lint bench db
+.PHONY: help devdb chromium run reset test e2e lint bench db
 
 help:
 	@sed -n '/^#   make/s/^# *//p' $(firstword $(MAKEFILE_LIST))
@@ -45,15 +47,24 @@ reset:
 test: lint devdb chromium
 	$(DEVDB) -- go test -race -count=1 -p 2 -timeout 10m ./...
 
-# Browser tests drive Debian's Chromium; install it when missing (as root,
-# as on CI), or say how to.
+# make e2e: the shopper journeys of tests/e2e in Chromium against the
+# storefront binary `make run` serves, on a free port and a throwaway
+# database, at 1280 and 390 px in zh-TW and en. Screenshots per step (and
+# the page's HTML where a step failed) go to e2e-screenshots/.
+e2e: devdb chromium
+	go build -o $(BIN)/storefront ./cmd/storefront
+	TWPAY_E2E_BIN=$(CURDIR)/$(BIN)/storefront $(DEVDB) -- go test -count=1 -timeout 10m ./tests/e2e/
+
+# Browser tests drive Debian's Chromium, with a CJK font so that zh-TW
+# screenshots are readable; install them when missing (as root, as on CI),
+# or say how to.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "installing Debian's chromium for the browser tests"; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+			echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; \
 		else \
-			echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; \
+			echo "the browser tests need Debian's chromium and fonts-noto-cjk: sudo apt-get install chromium fonts-noto-cjk"; exit 1; \
 		fi; \
 	fi
 
@@ -74,3 +85,5 @@ db: devdb
 
 # htmx is vendored from npm's htmx.org, pinned; `make htmx HTMX_VERSION=2.0.x` re-vendors it.
 include Makefile.htmx
+# axe-core, for the browser tests only; `make axe AXE_VERSION=4.x.y` re-vendors it.
+include Makefile.axe
