@@ -289,8 +289,8 @@ func (s *shopper) inLanguage(lang, sel string) {
 	}
 }
 
-// sideways reports whether the page is wider than the viewport. Logged, not
-// failed: the shopper templates are being redesigned for it (issue 12 part 2).
+// sideways fails the step when the page is wider than the viewport: no
+// shopper page may scroll sideways, on a phone least of all.
 func (s *shopper) sideways(step string) {
 	s.t.Helper()
 	// Against the emulated width: on a phone the layout viewport
@@ -298,6 +298,6 @@ func (s *shopper) sideways(step string) {
 	var page int
 	s.run(chromedp.Evaluate(`document.documentElement.scrollWidth`, &page))
 	if page > s.c.Width+1 {
-		s.t.Logf("sideways scroll: %s/%02d-%s is %d px wide at %d px", filepath.Base(s.dir), *s.step, step, page, s.c.Width)
+		s.t.Errorf("sideways scroll: %s/%02d-%s is %d px wide at %d px", filepath.Base(s.dir), *s.step, step, page, s.c.Width)
 	}
 }

@@ -82,14 +82,14 @@ func (s *shopper) choose(service string, plan int, method string) {
 	s.inLanguage(s.c.Lang, "h1")
 	s.shot("catalogue")
 	scope := "#select-" + service
-	var planID string
 	s.run(
 		chromedp.Click(scope+` a`, chromedp.ByQuery),
 		chromedp.WaitVisible(scope+` form.checkout`, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelectorAll("`+scope+` input[name=plan]")[`+itoa(plan)+`].id`, &planID),
 	)
+	// The plan card is a label wrapping its radio: click the card, as a
+	// shopper would, by its place in the list.
 	s.run(
-		chromedp.Click(`label[for="`+planID+`"]`, chromedp.ByQuery),
+		chromedp.Click(scope+` label.plan:nth-of-type(`+itoa(plan+1)+`)`, chromedp.ByQuery),
 		chromedp.Click(scope+` input[value=`+method+`]`, chromedp.ByQuery),
 	)
 	s.shot("plan")
