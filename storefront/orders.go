@@ -56,9 +56,13 @@ type panel struct {
 	PollURL   string // what the next question asks (SelfURL with ?poll=n+1)
 	SelfURL   string
 	RetryURL  string
-	Hosted    bool         // RetryURL is the gateway's page, still open: "continue paying" / "try again" there
-	OtherURL  string       // the retry page, to choose another method (offered with every retry)
-	Codes     *codeDetails // what to pay (account, code, barcodes), while awaiting payment
+	Hosted    bool   // RetryURL is the gateway's page, still open: "continue paying" / "try again" there
+	OtherURL  string // the retry page, to choose another method (offered with every retry)
+	// RetryMethod: "try again" posts a new attempt with the same method
+	// at once (RetryURL is then the form's action), keyed by RetryKey so
+	// a double click makes one attempt; "" when the method is gone.
+	RetryMethod, RetryKey string
+	Codes                 *codeDetails // what to pay (account, code, barcodes), while awaiting payment
 }
 
 // panelKinds maps an order status to the panel it shows.
@@ -88,6 +92,8 @@ func (h *Handler) panelFor(o *checkout.Order) panel {
 		p.RetryURL, p.OtherURL = h.retryURL(o), h.retryURL(o)+"#methods"
 		if u := hostedPageStillOpen(a, time.Now()); u != "" {
 			p.RetryURL, p.Hosted = u, true
+		} else if m, ok := h.Registry.Methods().For(o.Amount).Get(o.Gateway + "_" + o.Method); ok {
+			p.RetryMethod, p.RetryKey = m.ID(), newFormKey()
 		}
 	}
 	if a != nil {

@@ -1,6 +1,7 @@
 package storefront
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -19,6 +20,7 @@ type retryView struct {
 	// and links to the order (OrderURL) rather than a bare error.
 	Closed   bool
 	OrderURL string
+	Key      string // the form's idempotency key: a double submit is one attempt
 }
 
 // unstarted: a host-created order whose shopper has not picked a method yet.
@@ -40,7 +42,7 @@ func (h *Handler) retryForm(c *gin.Context) {
 		h.Render.Render(c, http.StatusConflict, "retry", h.page(c, o.Lang, retryView{Order: o, Closed: true, OrderURL: h.orderURL(o)}))
 		return
 	}
-	v := retryView{Order: o, PostURL: h.retryURL(o), First: unstarted(o)}
+	v := retryView{Order: o, PostURL: h.retryURL(o), First: unstarted(o), Key: newFormKey()}
 	if v.First {
 		v.PostURL = h.PayURL(o)
 	}
@@ -60,7 +62,8 @@ func (h *Handler) retry(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if !retryable(o) {
+	key := formKey(c)
+	if !retryable(o) && (key == "" || !h.sameForm(c, o, key)) {
 		h.fail(c, http.StatusConflict, "error.not_retryable")
 		return
 	}
@@ -69,7 +72,15 @@ func (h *Handler) retry(c *gin.Context) {
 		h.fail(c, http.StatusBadRequest, "error.method_unavailable")
 		return
 	}
-	order, attempt, err := h.Store.NewAttempt(c.Request.Context(), o.OrderNo, m.Spec())
+	spec := m.Spec()
+	spec.FormKey = key
+	order, attempt, err := h.Store.NewAttempt(c.Request.Context(), o.OrderNo, spec)
+	if errors.Is(err, checkout.ErrFormUsed) {
+		// The same form again (a double click, two tabs): the first
+		// request's attempt is the one to pay, on its hand-off page.
+		c.Redirect(http.StatusSeeOther, h.handoffURL(order, attempt))
+		return
+	}
 	if err != nil {
 		h.failWith(c, "new attempt", err)
 		return
@@ -77,4 +88,11 @@ func (h *Handler) retry(c *gin.Context) {
 	order.Plan = o.Plan
 	remember(c, order.OrderNo)
 	h.handOff(c, m, order, attempt, h.page(c, o.Lang, nil))
+}
+
+// sameForm: o's current attempt was made by the retry form with this key,
+// so the request is that form again and NewAttempt answers ErrFormUsed.
+func (h *Handler) sameForm(c *gin.Context, o *checkout.Order, key string) bool {
+	a := currentAttempt(o)
+	return a != nil && a.FormKey == key
 }

@@ -140,9 +140,9 @@ func TestBrowserECPayWithoutJavaScript(t *testing.T) {
 		pressButton(`form[action$="/payments/ecpay/result"] button`),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
 		chromedp.Text(`#result h1`, &title, chromedp.ByQuery),
-		// The red panel's retry link works without JavaScript too.
-		chromedp.Click(`a.retry`, chromedp.ByQuery),
-		pressButton(`form.checkout button`),
+		// The red panel's "try again" is one press (a form: works
+		// without JavaScript too) straight to the gateway again.
+		pressButton(`#result button.retry`),
 		pressButton(`#gateway-form button`),
 		fillCard("4311952222222222"),
 		pressButton(`form[action$="/payments/ecpay/result"] button`),
@@ -229,7 +229,7 @@ func TestBrowserCreditCenterDeclineThenPaid(t *testing.T) {
 		fillCard("4000000000000002"),
 		chromedp.WaitVisible(`.panel-failure`, chromedp.ByQuery),
 		chromedp.Text(`#result .reason`, &reason, chromedp.ByQuery),
-		chromedp.Click(`a.retry`, chromedp.ByQuery),
+		chromedp.Click(`#result a.other-method`, chromedp.ByQuery),
 		chromedp.WaitVisible(`input[value=creditcenter_card]`, chromedp.ByQuery),
 		chromedp.Click(`input[value=creditcenter_card]`, chromedp.ByQuery),
 		chromedp.Click(`form.checkout button`, chromedp.ByQuery),

@@ -128,14 +128,14 @@ func TestCreditCenterJourneyDeclinedThenRetry(t *testing.T) {
 	if en := b.Get(res.URL.String() + "&lang=en"); !en.Has("The card issuer declined") || !en.Has("Try again") {
 		t.Fatalf("English failure panel:\n%s", en.Body)
 	}
-	retryLink := strings.ReplaceAll(testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
-	redirect := b.Submit(b.Get(retryLink+"&lang=zh-TW"), "/retry", url.Values{"method": {"creditcenter_card"}})
+	// "Try again" (back in Chinese): a new attempt with the same method in one press.
+	redirect := b.Submit(b.Get(res.URL.String()+"&lang=zh-TW"), "/retry", nil)
 	page := b.Submit(redirect, "/sandbox/creditcenter/form_Sc_to5.php", nil)
 	res = b.Submit(ccPay(b, page, ccCard.poor), "/payments/creditcenter/return", nil)
 	if !res.Has("panel-failure") || !res.Has("可用額度不足") {
 		t.Fatalf("insufficient funds page:\n%s", res.Body)
 	}
-	redirect = b.Submit(b.Get(retryLink), "/retry", url.Values{"method": {"creditcenter_card"}})
+	redirect = b.Submit(res, "/retry", nil)
 	page = b.Submit(redirect, "/sandbox/creditcenter/form_Sc_to5.php", nil)
 	if page.Status != 200 {
 		t.Fatalf("the credit center refused the retry (a reused od_sob?): %d %s", page.Status, page.Body)

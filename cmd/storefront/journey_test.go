@@ -147,13 +147,21 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 		t.Fatalf("English failure panel:\n%s", en.Body)
 	}
 
+	// "Try again" is one press: a form posting a new attempt with the
+	// same method, keyed, beside the link to choose another method.
 	f, err := htmlform.All(res.Body, res.URL)
-	if err != nil || len(f) != 0 {
-		t.Fatalf("failure panel should link, not post: %v", f)
+	if err != nil || len(f) != 1 || !strings.Contains(f[0].Action, "/retry") || f[0].Values.Get("method") != "ecpay_credit" || f[0].Values.Get("idempotency_key") == "" {
+		t.Fatalf("failure panel: want one try-again form with the same method and a key: %v %+v", err, f)
 	}
-	retryLink := testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`)
-	retryPage := b.Get(strings.ReplaceAll(retryLink, "&amp;", "&"))
-	redirect := b.Submit(retryPage, "/retry", nil)
+	if !res.Has(`class="btn btn-secondary other-method" href="`) {
+		t.Fatalf("failure panel offers no other method:\n%s", res.Body)
+	}
+	retryLink := f[0].Action
+	redirect := b.Submit(res, "/retry", nil)
+	// The same form pressed again goes to the same attempt's hand-off.
+	if twice := b.Submit(res, "/retry", nil); twice.URL.String() != redirect.URL.String() {
+		t.Fatalf("a double submit went to %s, then %s", redirect.URL, twice.URL)
+	}
 	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	if payPage.Status != 200 {
 		t.Fatalf("sandbox refused the retry (a reused MerchantTradeNo?): %d %s", payPage.Status, payPage.Body)
@@ -169,7 +177,7 @@ func TestJourneyDeclinedThenRetry(t *testing.T) {
 		t.Fatalf("attempts %v: want two with different trade numbers", tradeNos)
 	}
 	// A paid order offers no retry any more.
-	if again := b.Get(strings.ReplaceAll(retryLink, "&amp;", "&")); again.Status != http.StatusConflict {
+	if again := b.Get(retryLink); again.Status != http.StatusConflict {
 		t.Fatalf("retry of a paid order: %d", again.Status)
 	}
 }
@@ -195,11 +203,10 @@ func TestJourneyStalledPaymentCanBePaidAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	page = b.Get("/shop/orders/" + no)
-	retry := strings.ReplaceAll(testhttp.Between(string(page.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
-	if retry == "" {
+	if !page.Has(`class="retry-form"`) || !page.Has(`class="btn btn-secondary other-method"`) {
 		t.Fatalf("stalled order offers no retry:\n%s", page.Body)
 	}
-	redirect := b.Submit(b.Get(retry), "/retry", nil)
+	redirect := b.Submit(page, "/retry", nil)
 	payPage := b.Submit(redirect, "/sandbox/ecpay/Cashier/AioCheckOut/V5", nil)
 	paid := b.Submit(b.Submit(payPage, "/sandbox/ecpay/", card.ok), "/payments/ecpay/result", nil)
 	if !paid.Has("panel-success") || orderNoFrom(t, paid) != no {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +95,8 @@ func TestReconcileExpiresUnpaidATM(t *testing.T) {
 	if !res.Has("付款期限已過") || !res.Has("已逾期") {
 		t.Fatalf("expired panel:\n%s", res.Body)
 	}
-	retry := strings.ReplaceAll(testhttp.Between(string(res.Body), `class="btn btn-primary retry" href="`, `"`), "&amp;", "&")
-	again := b.Submit(b.Get(retry), "/retry", url.Values{"method": {"sinopac_atm"}})
+	// "Try again" on the expired panel: a new account at once, same method.
+	again := b.Submit(res, "/retry", nil)
 	if !again.Has("virtual-account") || orderNoFrom(t, again) != no {
 		t.Fatalf("new account for the same order:\n%s", again.Body)
 	}

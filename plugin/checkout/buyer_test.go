@@ -224,3 +224,53 @@ func TestPlaceIdempotent(t *testing.T) {
 		t.Fatal(created, err)
 	}
 }
+
+// Concurrent retries of a failed order with one form key (a double click
+// on "try again", two tabs) make one new attempt, and every caller gets it;
+// another key after that is refused as usual (the new attempt is live).
+func TestNewAttemptFormKey(t *testing.T) {
+	db, _ := testdb.New(t)
+	s := checkout.NewStore(db)
+	p := firstPlan(t, s)
+	o, a, _, err := s.Place(ctx, checkout.Placement{PlanID: p.ID, ClaimedAmount: p.Price, Lang: "en", Spec: ecpaySpec()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FailAttempt(ctx, a, "declined"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	ids := make([]int64, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			spec := ecpaySpec()
+			spec.FormKey = "retry-1"
+			_, a, err := s.NewAttempt(ctx, o.OrderNo, spec)
+			if errors.Is(err, checkout.ErrFormUsed) {
+				err = nil
+			}
+			errs[i] = err
+			if a != nil {
+				ids[i] = a.ID
+			}
+		}(i)
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || ids[i] == 0 || ids[i] != ids[0] {
+			t.Fatalf("retry %d: attempt %d (first %d), %v", i, ids[i], ids[0], errs[i])
+		}
+	}
+	if got := count(t, db, "SELECT count(*) FROM payment_attempts"); got != 2 {
+		t.Fatalf("%d attempts, want the first and one retry", got)
+	}
+	spec := ecpaySpec()
+	spec.FormKey = "retry-2"
+	if _, _, err := s.NewAttempt(ctx, o.OrderNo, spec); !errors.Is(err, checkout.ErrNotRetryable) {
+		t.Fatalf("another form while the retry is live: %v", err)
+	}
+}

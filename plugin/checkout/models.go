@@ -155,6 +155,7 @@ type Attempt struct {
 	Card6           string         `bun:"card6,notnull"`
 	Card4           string         `bun:"card4,notnull"`
 	Info            map[string]any `bun:",type:jsonb,notnull"`
+	FormKey         string         `bun:",nullzero"` // the retry form's idempotency key (AttemptSpec.FormKey); NULL when none
 
 	// GatewayPaymentID is the gateway's id of the payment itself (ECPay
 	// TradeNo, SinoPac TSNo): another id on a paid attempt is a second payment.

@@ -71,7 +71,14 @@ type AttemptSpec struct {
 	// QueryAfter is when reconciliation first asks the gateway about the
 	// attempt (the gateway's own advice, e.g. ECPay: 15 minutes).
 	QueryAfter time.Duration
+	// FormKey is the retry form's idempotency key: NewAttempt with a key
+	// the order's attempts already carry makes none (ErrFormUsed).
+	FormKey string
 }
+
+// ErrFormUsed: NewAttempt was given a form key an attempt of the order
+// was made with; it returns that order and attempt with this error.
+var ErrFormUsed = errors.New("checkout: this form already made an attempt")
 
 // PlaceOrder creates a pending order for planID and its first attempt, in
 // one transaction (CreateOrder and NewAttempt in one step, for callers that
@@ -163,6 +170,19 @@ func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec
 		if err != nil {
 			return err
 		}
+		if spec.FormKey != "" {
+			// The order row is locked: a concurrent request with the same
+			// key waits here and then finds the first one's attempt.
+			used := new(Attempt)
+			err := tx.NewSelect().Model(used).Where("order_id = ?", order.ID).Where("form_key = ?", spec.FormKey).Scan(ctx)
+			if err == nil {
+				attempt = used
+				return ErrFormUsed
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
 		var stalled *Attempt
 		switch order.Status {
 		case Failed, Expired:
@@ -211,6 +231,9 @@ func (s *Store) NewAttempt(ctx context.Context, orderNo string, spec AttemptSpec
 		_, err = tx.NewUpdate().Model(order).Column("gateway", "method").WherePK().Exec(ctx)
 		return err
 	})
+	if errors.Is(err, ErrFormUsed) {
+		return order, attempt, err
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,7 +244,7 @@ func (s *Store) insertAttempt(ctx context.Context, tx bun.Tx, order *Order, seq 
 	a := &Attempt{
 		OrderID: order.ID, Seq: seq, Gateway: spec.Gateway, Method: spec.Method,
 		MerchantID: spec.MerchantID, MerchantTradeNo: spec.TradeNo(), Amount: order.Amount,
-		Status: Pending, Info: map[string]any{}, StartState: Starting,
+		Status: Pending, Info: map[string]any{}, StartState: Starting, FormKey: spec.FormKey,
 	}
 	q := tx.NewInsert().Model(a).Value("next_query_at", "now() + make_interval(secs => ?)", spec.QueryAfter.Seconds())
 	if _, err := q.Returning("*").Exec(ctx); err != nil {

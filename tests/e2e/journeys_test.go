@@ -143,7 +143,7 @@ func ecpayDeclinedOtherMethod(s *shopper, v *visit) {
 	s.choose("website-audit", 0, "ecpay_credit")
 	s.card(cardDeclined, "ecpay-card-page")
 	s.declined()
-	s.run(chromedp.Click(`#result a.retry`, chromedp.ByQuery), chromedp.WaitVisible(`form.checkout input[value=sinopac_card]`, chromedp.ByQuery))
+	s.run(chromedp.Click(`#result a.other-method`, chromedp.ByQuery), chromedp.WaitVisible(`form.checkout input[value=sinopac_card]`, chromedp.ByQuery))
 	s.run(chromedp.Click(`form.checkout input[value=sinopac_card]`, chromedp.ByQuery))
 	s.shot("retry-other-method")
 	s.run(chromedp.Click(`form.checkout button[type=submit]`, chromedp.ByQuery))
@@ -202,7 +202,7 @@ func sinopacCardDeclinedThenPaid(s *shopper, v *visit) {
 	s.choose("logo-design", 0, "sinopac_card")
 	s.card(cardDeclined, "sinopac-card-page")
 	s.declined()
-	s.run(chromedp.Click(`#result a.retry`, chromedp.ByQuery))
+	s.run(chromedp.Click(`#result .retry`, chromedp.ByQuery))
 	s.card(cardOKSinoPac, "sinopac-card-page-again")
 	s.paid(v, "paid")
 }
