@@ -7,6 +7,7 @@
 #   make db     psql on the persistent dev database (needs psql)
 #   make reset  forget the persistent dev database (the next make run seeds afresh)
 #   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
+#   make fuzz   every fuzz target for FUZZTIME each (20s; FUZZ=regexp picks), executions printed
 #
 # Plain `make` only prints this list (the default goal is help), so that it
 # starts nothing by surprise.
@@ -74,3 +75,6 @@ db: devdb
 
 # htmx is vendored from npm's htmx.org, pinned; `make htmx HTMX_VERSION=2.0.x` re-vendors it.
 include Makefile.htmx
+
+# Fuzz targets of every parser and verifier, FUZZTIME each.
+include Makefile.fuzz
