@@ -28,7 +28,7 @@ func FuzzParseFilter(f *testing.F) {
 	for _, q := range []string{"", "status=paid&gateway=ecpay&method=ecpay_credit&from=2026-01-01&to=2026-12-31&q=TP1&sort=amount&dir=asc&per=200",
 		"q=buyer%40example.com&per=1", "status=paid&status=failed", "from=2026-02-30", "to=2026-01-01&from=2026-01-02",
 		"q=%00", "q=%FF", "per=0", "per=201", "after=x&before=y", "sort=%20amount%20", "from=1999-12-31", "q=" + strings.Repeat("長", 70)} {
-		f.Add(q)
+		fuzzcheck.Seed(f, q)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		v, _ := url.ParseQuery(raw)
@@ -64,10 +64,12 @@ func FuzzParseFilter(f *testing.F) {
 func FuzzCursorDecode(f *testing.F) {
 	fp := filter{Sort: sortCreated, Per: defaultPer}.fingerprint()
 	for _, c := range []cursor{{Key: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC).UnixMicro(), ID: 42}, {Key: 500, ID: 1, Back: true}, {Key: -1, ID: 1 << 62}} {
-		f.Add(fuzzCursors.encode(c, fp))
+		fuzzcheck.Seed(f, fuzzCursors.encode(c, fp))
 	}
-	f.Add("")
-	f.Add("AAAA")
+	good := fuzzCursors.encode(cursor{Key: 500, ID: 7}, fp)
+	for _, s := range []string{"", "AAAA", respell(good, 1), good[:20] + "\n" + good[20:]} {
+		fuzzcheck.Seed(f, s)
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := fuzzCursors.decode(s, fp)
 		if err != nil {
@@ -89,8 +91,8 @@ func FuzzCursorDecode(f *testing.F) {
 // filter, and is refused under another filter, under another key, or with
 // any one character changed.
 func FuzzCursorRoundTrip(f *testing.F) {
-	f.Add(int64(1764547200000000), int64(42), false, uint64(0), uint(3), byte('A'))
-	f.Add(int64(-5), int64(1), true, uint64(1<<63), uint(54), byte('_'))
+	fuzzcheck.Seed(f, int64(1764547200000000), int64(42), false, uint64(0), uint(3), byte('A'))
+	fuzzcheck.Seed(f, int64(-5), int64(1), true, uint64(1<<63), uint(54), byte('_'))
 	other := cursors{key: derive([]byte("another secret"), "twpay admin cursor")}
 	f.Fuzz(func(t *testing.T, key, id int64, back bool, fpBits uint64, pos uint, ch byte) {
 		var fp [8]byte
@@ -129,7 +131,7 @@ func FuzzCursorRoundTrip(f *testing.F) {
 func FuzzAuditFilter(f *testing.F) {
 	for _, q := range []string{"", "order=TP1&action=refund&actor=Boss%40Example.com&result=ok", "action=review.resolve&result=refused",
 		"order=%20TP1%20", "actor=a%0Ab", "order=TP1&order=TP2", "result=x&after=abc"} {
-		f.Add(q)
+		fuzzcheck.Seed(f, q)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		v, _ := url.ParseQuery(raw)
@@ -162,6 +164,35 @@ func FuzzAuditFilter(f *testing.F) {
 			t.Fatal("the actor matches case-insensitively, so its fingerprint must too")
 		}
 	})
+}
+
+// Regression: base64 decoding ignores CR/LF and the unused low bits of
+// the last character, so one signed cursor had several spellings that
+// all verified (FuzzCursorDecode's property: refused or re-encodes to
+// itself). Only the spelling we issued is accepted now.
+func TestCursorOneSpelling(t *testing.T) {
+	fp := filter{Sort: sortCreated, Per: defaultPer}.fingerprint()
+	good := fuzzCursors.encode(cursor{Key: 500, ID: 7}, fp)
+	if _, err := fuzzCursors.decode(good, fp); err != nil {
+		t.Fatalf("own cursor refused: %v", err)
+	}
+	for name, s := range map[string]string{
+		"last bits 01":    respell(good, 1),
+		"last bits 10":    respell(good, 2),
+		"line feed":       good[:20] + "\n" + good[20:],
+		"carriage return": good[:10] + "\r" + good[10:],
+		"trailing CRLF":   good + "\r\n",
+	} {
+		if _, err := fuzzCursors.decode(s, fp); !errors.Is(err, errBadCursor) {
+			t.Errorf("%s: %q accepted (%v)", name, s, err)
+		}
+	}
+}
+
+// respell changes the unused low bits of a cursor's last character.
+func respell(s string, bits int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	return s[:len(s)-1] + string(alphabet[strings.IndexByte(alphabet, s[len(s)-1])^bits])
 }
 
 // A huge query string costs memory in proportion to its size.

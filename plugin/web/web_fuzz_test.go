@@ -49,7 +49,7 @@ func FuzzLang(f *testing.F) {
 		{"", "fr;q=0.9,en;q=0.8", "zh-TW"}, {"xx", "*", "en"}, {"", "zh-TW,zh;q=0.9,x_y", ""}, {"en;q=0.1", "", ""},
 		{"", "zh-Hant-TW;q=abc", ""}, {"", strings.Repeat("en-", 40), ""},
 	} {
-		f.Add(s[0], s[1], s[2])
+		fuzzcheck.Seed(f, s[0], s[1], s[2])
 	}
 	var fallback string
 	srv := langServer(&fallback)
@@ -131,7 +131,7 @@ func TestLangMalformedEntry(t *testing.T) {
 func FuzzBadInput(f *testing.F) {
 	for _, s := range []string{"/shop/orders/TP1?t=abc", "/shop/orders/%00", "/p?q=%FF", "/p?%00=1", "/p?q=a%00b&x=1", "/p?a=1;b=2",
 		"/p?q=%zz&r=%FF", "/%E4%B8%AD%E6%96%87?lang=zh-TW", "/p?q=%C0%AF"} {
-		f.Add(s)
+		fuzzcheck.Seed(f, s)
 	}
 	f.Fuzz(func(t *testing.T, target string) {
 		u, err := url.ParseRequestURI(target)

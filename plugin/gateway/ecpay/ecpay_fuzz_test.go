@@ -64,7 +64,7 @@ func formOf(f map[string]string) url.Values {
 // sandbox's writer).
 func FuzzParseForm(f *testing.F) {
 	for _, b := range seedBodies(f) {
-		f.Add(b)
+		fuzzcheck.Seed(f, b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		if fields, err := ParseForm(body); err == nil {
@@ -102,7 +102,7 @@ func caseTwin(a, b byte) bool {
 // VerifyCallback accepts is consistent with its fields.
 func FuzzCheckMacValue(f *testing.F) {
 	for i, b := range seedBodies(f) {
-		f.Add(b, uint(i*7), byte('0'+i))
+		fuzzcheck.Seed(f, b, uint(i*7), byte('0'+i))
 	}
 	other := PublishedMerchants[1]
 	ms := NewMerchants(StageMerchant)
@@ -197,7 +197,7 @@ func checkCallback(t *testing.T, cb Callback, fields map[string]string) {
 // gets through), and the result is consistent with the fields.
 func FuzzVerifyCallback(f *testing.F) {
 	for _, b := range seedBodies(f) {
-		f.Add(b)
+		fuzzcheck.Seed(f, b)
 	}
 	ms := NewMerchants(StageMerchant)
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -237,7 +237,7 @@ func FuzzReplies(f *testing.F) {
 		[]byte("RtnCode=0&RtnMsg=Trade not found\r\n"), signed(doAct), []byte(EncodeReply(doAct)),
 		[]byte(EncodeReply(withAll(doAct, "RtnCode", "10100050", "RtnMsg", "金額錯誤"))),
 	} {
-		f.Add(b)
+		fuzzcheck.Seed(f, b)
 	}
 	req := DoActionRequest{MerchantTradeNo: "TP1", TradeNo: "2412311225437371", Action: ActionRefund, TotalAmount: 500}
 	f.Fuzz(func(t *testing.T, body []byte) {
