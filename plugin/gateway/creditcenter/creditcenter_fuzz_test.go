@@ -42,7 +42,11 @@ func seedCallbacks(tb testing.TB) [][]byte {
 		}
 		out = append(out, []byte(cb.Encode()))
 	}
-	return append(out, []byte("client=3&succ=1&succ=1"), []byte("od_hoho=%zz"), []byte("response_msg=%A6%A8%A5%5C"))
+	// A Big5 message (the page's encoding is unconfirmed): 功 is A5 5C,
+	// so every lead byte stands alone as invalid UTF-8.
+	big5 := append(bytes.Clone(out[1]), []byte("&response_msg="+strings.Repeat("%A5%5C", 150))...)
+	big5 = bytes.Replace(big5, []byte("response_msg=%E6%8B%92%E7%B5%95%E4%BA%A4%E6%98%93&"), nil, 1)
+	return append(out, big5, []byte("client=3&succ=1&succ=1"), []byte("od_hoho=%zz"), []byte("response_msg=%A6%A8%A5%5C"))
 }
 
 // FuzzParseCallback: a result post parses strictly or is refused; what
@@ -65,7 +69,7 @@ func FuzzParseCallback(f *testing.F) {
 			t.Fatalf("accepted %+v", cb)
 		}
 		for name, v := range cb.Fields() {
-			if max, ok := maxLen[name]; (ok && len(v) > max) || !utf8.ValidString(v) {
+			if max, ok := maxLen[name]; (ok && utf8.RuneCountInString(v) > max) || !utf8.ValidString(v) {
 				t.Fatalf("%s %q kept (bound %d)", name, v, max)
 			}
 		}
@@ -194,5 +198,32 @@ func TestParseCallbackHugeInput(t *testing.T) {
 		"names":  append(bytes.Repeat([]byte("a"), 1<<20), good...),
 	} {
 		fuzzcheck.Bounded(t, name, len(body), 64, func() { _, _ = ParseCallback(body) })
+	}
+}
+
+// Regression (FuzzParseCallback): free text is bounded as kept, in
+// characters, so a parsed callback re-encodes to one that parses.
+func TestParseCallbackTextBound(t *testing.T) {
+	seed := seedCallbacks(t)[0]
+	cases := []struct {
+		name, msg string
+		ok        bool
+	}{
+		{"Big5, 300 bytes", strings.Repeat("%A5%5C", 150), true},
+		{"UTF-8, 400 characters", strings.Repeat("%E5%8A%9F", 400), true},
+		{"UTF-8, 401 characters", strings.Repeat("%E5%8A%9F", 401), false},
+		{"Big5 lead bytes, 401 characters", strings.Repeat("%A5a", 200) + "%A5", false},
+	}
+	for _, c := range cases {
+		body := bytes.Replace(seed, []byte("response_msg=%E6%8E%88%E6%AC%8A%E6%88%90%E5%8A%9F"), []byte("response_msg="+c.msg), 1)
+		cb, err := ParseCallback(body)
+		if (err == nil) != c.ok {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if err == nil {
+			if again, err := ParseCallback([]byte(cb.Encode())); err != nil || again.ResponseMsg != cb.ResponseMsg {
+				t.Fatalf("%s: re-encoded callback: %v", c.name, err)
+			}
+		}
 	}
 }
