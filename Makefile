@@ -9,6 +9,7 @@
 #   make reset  forget the persistent dev database (the next make run seeds afresh)
 #   make htmx   re-vendor htmx from npm (HTMX_VERSION=2.0.11)
 #   make axe    re-vendor axe-core for the accessibility check from npm (AXE_VERSION=4.14.1)
+#   make fuzz   every fuzz target for FUZZTIME each (20s; FUZZ=regexp picks), executions printed
 #
 # Plain `make` only prints this list (the default goal is help), so that it
 # starts nothing by surprise.
@@ -87,3 +88,6 @@ db: devdb
 include Makefile.htmx
 # axe-core, for the browser tests only; `make axe AXE_VERSION=4.x.y` re-vendors it.
 include Makefile.axe
+
+# Fuzz targets of every parser and verifier, FUZZTIME each.
+include Makefile.fuzz

@@ -56,6 +56,13 @@ type auditFilter struct {
 	After                        string // the cursor
 }
 
+// auditFilterOf reads the page's query (FuzzAuditFilter checks that it
+// round-trips through query).
+func auditFilterOf(q url.Values) auditFilter {
+	return auditFilter{Order: strings.TrimSpace(q.Get("order")), Action: strings.TrimSpace(q.Get("action")),
+		Actor: strings.TrimSpace(q.Get("actor")), Result: strings.TrimSpace(q.Get("result")), After: q.Get("after")}
+}
+
 func (f auditFilter) query(extra ...string) url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{"order": f.Order, "action": f.Action, "actor": f.Actor, "result": f.Result} {
@@ -97,9 +104,7 @@ type auditView struct {
 }
 
 func (h *Handler) auditLog(c *gin.Context) {
-	q := c.Request.URL.Query()
-	f := auditFilter{Order: strings.TrimSpace(q.Get("order")), Action: strings.TrimSpace(q.Get("action")),
-		Actor: strings.TrimSpace(q.Get("actor")), Result: strings.TrimSpace(q.Get("result")), After: q.Get("after")}
+	f := auditFilterOf(c.Request.URL.Query())
 	v := &auditView{F: f, Invalid: map[string]bool{}, Results: auditResults, Action: h.URL("/audit")}
 	bad := func(field, msg string) {
 		v.Errors, v.Invalid[field] = append(v.Errors, fieldError{Field: field, Message: msg}), true

@@ -43,7 +43,9 @@ func (cs cursors) encode(c cursor, fingerprint [8]byte) string {
 // anything else (edited, truncated, from another filter) is errBadCursor.
 func (cs cursors) decode(s string, fingerprint [8]byte) (cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != cursorBody+cursorMAC || b[16] > 1 {
+	// Only our own spelling: the decoder ignores CR/LF and a last
+	// character's unused bits, which gave one cursor several URLs.
+	if err != nil || len(b) != cursorBody+cursorMAC || b[16] > 1 || base64.RawURLEncoding.EncodeToString(b) != s {
 		return cursor{}, errBadCursor
 	}
 	if !hmac.Equal(b[cursorBody:], cs.mac(b[:cursorBody])) {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -29,7 +30,7 @@ var Languages = []struct{ Code, Name string }{
 func match(prefs string) (string, bool) {
 	tags, _, err := language.ParseAcceptLanguage(prefs)
 	if err != nil {
-		return "", false
+		tags = lenientAcceptLanguage(prefs)
 	}
 	for _, t := range tags {
 		_, i, conf := matcher.Match(t)
@@ -41,6 +42,29 @@ func match(prefs string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// lenientAcceptLanguage parses a list ParseAcceptLanguage refused as a
+// whole, entry by entry, keeping the well-formed ones in order of q: one
+// malformed entry ("zh-TW,zh;q=0.9,x_y") must not turn a Chinese reader's
+// page English (found by FuzzLang).
+func lenientAcceptLanguage(prefs string) []language.Tag {
+	type pref struct {
+		tag language.Tag
+		q   float32
+	}
+	var ps []pref
+	for _, part := range strings.Split(prefs, ",") {
+		if tags, qs, err := language.ParseAcceptLanguage(part); err == nil && len(tags) == 1 && qs[0] > 0 {
+			ps = append(ps, pref{tags[0], qs[0]})
+		}
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].q > ps[j].q })
+	tags := make([]language.Tag, len(ps))
+	for i, p := range ps {
+		tags[i] = p.tag
+	}
+	return tags
 }
 
 // supportedCode is the ?lang= code (and message-file tag) of a supported tag.

@@ -59,8 +59,9 @@ var (
 	amountDigits = regexp.MustCompile(`^[0-9]{1,12}$`)
 )
 
-// maxLen bounds the free-text fields in bytes, a little above the seed's
-// own column sizes (which are its guesses, creditcenter.md §4).
+// maxLen bounds the free-text fields in characters of the text kept, a
+// little above the seed's own column sizes (which are its guesses,
+// creditcenter.md §4).
 var maxLen = map[string]int{"response_code": 16, "response_msg": 400, "auth_code": 16, "od_hoho": 2000,
 	"eci": 4, "rech_key": 128, "inspect": 128, "expire_dt": 8, "inv_error": 16}
 
@@ -69,8 +70,9 @@ var maxLen = map[string]int{"response_code": 16, "response_msg": 400, "auth_code
 // amount, gwsr and spcheck digits only (gwsr may be empty only when succ
 // is 0); process_date a real yyyymmdd and process_time a real hhmmss;
 // red_* digits or empty; card6no/card4no exactly 6/4 digits or empty;
-// free text bounded and made valid UTF-8 (the page's text encoding is
-// unconfirmed: Big5 bytes become U+FFFD, the raw body keeps them).
+// free text made valid UTF-8 and bounded in characters (the page's text
+// encoding is unconfirmed: Big5 bytes become U+FFFD, the raw body keeps
+// them).
 func ParseCallback(body []byte) (*Callback, error) {
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -165,11 +167,14 @@ func FromFields(f map[string]string) (*Callback, error) {
 	for name, dst := range map[string]*string{"response_code": &cb.ResponseCode, "response_msg": &cb.ResponseMsg,
 		"auth_code": &cb.AuthCode, "od_hoho": &cb.OdHoho, "eci": &cb.ECI, "rech_key": &cb.RechKey,
 		"inspect": &cb.Inspect, "expire_dt": &cb.ExpireDt, "inv_error": &cb.InvError} {
-		v := f[name]
-		if len(v) > maxLen[name] {
-			return bad("%s is longer than %d bytes", name, maxLen[name])
+		// The bound is on the text as kept, in characters: a Big5 byte
+		// becomes a 3-byte U+FFFD, so a bound on the posted bytes let
+		// 400 bytes become 800 (found by FuzzParseCallback).
+		v := strings.ToValidUTF8(f[name], "\uFFFD")
+		if utf8.RuneCountInString(v) > maxLen[name] {
+			return bad("%s is longer than %d characters", name, maxLen[name])
 		}
-		*dst = strings.ToValidUTF8(v, "\uFFFD")
+		*dst = v
 	}
 	if strings.ContainsAny(cb.RechKey, " \r\n\t") {
 		return bad("rech_key contains white space")

@@ -53,25 +53,32 @@ func ParseReply(body []byte) (map[string]string, error) {
 // are written, for servers that answer like ECPay (the local sandbox):
 // k=v&... sorted by name, values percent-encoded except letters, digits
 // and '+', which ECPay leaves literal (so ParseReply reads it back as '+').
+// Names are encoded the same way: ECPay's are letters and digits, and any
+// other name must still read back as itself (found by FuzzParseForm: a
+// name "a%" came back as a malformed body).
 func EncodeReply(fields map[string]string) string {
-	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
 	for i, f := range SortedFields(fields) {
 		if i > 0 {
 			b.WriteByte('&')
 		}
-		b.WriteString(f.Name)
+		replyEscape(&b, f.Name)
 		b.WriteByte('=')
-		for _, c := range []byte(f.Value) {
-			switch {
-			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
-				b.WriteByte(c)
-			default:
-				b.Write([]byte{'%', hexDigits[c>>4], hexDigits[c&15]})
-			}
-		}
+		replyEscape(&b, f.Value)
 	}
 	return b.String()
+}
+
+func replyEscape(b *strings.Builder, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '+':
+			b.WriteByte(c)
+		default:
+			b.Write([]byte{'%', hexDigits[c>>4], hexDigits[c&15]})
+		}
+	}
 }
 
 func single(vals url.Values) (map[string]string, error) {
