@@ -12,8 +12,10 @@ type recordTB struct {
 	errs []string
 }
 
-func (r *recordTB) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
-func (r *recordTB) Helper()                           {}
+func (r *recordTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *recordTB) Helper() {}
 
 // The page and log checks every journey goes through (scanned,
 // assertCleanLog) trip on a key or a card however it is written, and not
