@@ -56,7 +56,7 @@ func TestPurgeRejected(t *testing.T) {
 	}
 	count := func(where string) int {
 		var n int
-		if err := db.NewRaw("SELECT count(*) FROM events WHERE " + where).Scan(ctx, &n); err != nil {
+		if err := db.NewRaw("SELECT count(*) FROM events WHERE "+where).Scan(ctx, &n); err != nil {
 			t.Fatal(err)
 		}
 		return n
