@@ -514,4 +514,3 @@ func spOffByOne(rng *rand.Rand, v int64) int64 {
 	}
 	return n
 }
-

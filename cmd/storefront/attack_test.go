@@ -113,7 +113,7 @@ func stateDigest(t *testing.T, db *bun.DB) map[string]string {
 	out := map[string]string{}
 	for _, table := range []string{"orders", "payment_attempts", "refunds", "status_changes", "river_job"} {
 		var sum string
-		if err := db.NewRaw("SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') FROM " + table + " t").
+		if err := db.NewRaw("SELECT coalesce(md5(string_agg(t::text, ',' ORDER BY id)), '') FROM "+table+" t").
 			Scan(context.Background(), &sum); err != nil {
 			t.Fatal(err)
 		}
