@@ -3,6 +3,7 @@
 #
 #   make run    storefront on :8080 (ADDR=... to change) with a persistent dev database
 #   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
+#   make chaos  forgery and duplicate-storm suites at full size, with figures (Makefile.chaos)
 #   make bench  hot paths beside pgbench on the same statements (bench/RESULTS.md)
 #   make db     psql on the persistent dev database (needs psql)
 #   make reset  forget the persistent dev database (the next make run seeds afresh)
@@ -74,3 +75,4 @@ db: devdb
 
 # htmx is vendored from npm's htmx.org, pinned; `make htmx HTMX_VERSION=2.0.x` re-vendors it.
 include Makefile.htmx
+include Makefile.chaos
