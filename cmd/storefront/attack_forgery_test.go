@@ -260,6 +260,12 @@ func isAck(body string) bool {
 // no trade numbers or amounts.
 func reasonClass(r string) string {
 	r = strings.TrimPrefix(r, "callback rejected: ")
+	switch {
+	case strings.Contains(r, "sent more than once"):
+		return r[:strings.Index(r, "sent more than once")] + "sent more than once"
+	case strings.HasPrefix(r, "replay key "):
+		return "replay key refused before (the bank said no to this PayToken)"
+	}
 	if i := strings.IndexAny(r, "0123456789\"'("); i > 0 {
 		r = r[:i]
 	}
