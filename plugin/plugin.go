@@ -96,6 +96,10 @@ type Config struct {
 	// gateways about (default 1 minute); PollInterval how often idle
 	// workers look for jobs (default 1 s).
 	ReconcileEvery, PollInterval time.Duration
+	// RejectedRetention is how long rejected callbacks (forged, malformed,
+	// not ours; bodies cut to 1 KiB) stay in the event log (default 30 days,
+	// checkout.DefaultRejectedRetention); every other event is kept.
+	RejectedRetention time.Duration
 	// Now is the clock refunds are planned by (ECPay's capture window;
 	// default time.Now): tests set it.
 	Now func() time.Time
@@ -175,7 +179,7 @@ func New(cfg Config) (*Plugin, error) {
 	p := &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl}
 	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect, Mail: p.sendConfirmation,
 		HookTimeout: cfg.HookTimeout, ReconcileEvery: cfg.ReconcileEvery, PollInterval: cfg.PollInterval,
-		ID: cfg.InstanceID, Logger: cfg.Logger})
+		ID: cfg.InstanceID, Logger: cfg.Logger, RejectedRetention: cfg.RejectedRetention})
 	if err != nil {
 		return nil, err
 	}

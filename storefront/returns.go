@@ -19,11 +19,7 @@ func (h *Handler) browserReturn(gatewayName string, cb pay.Callback) gin.Handler
 	what := gatewayName + " " + cb.Kind
 	return func(c *gin.Context) {
 		body, err := web.ReadCallbackBody(c)
-		if err != nil {
-			h.fail(c, http.StatusBadRequest, "error.bad_request")
-			return
-		}
-		out, err := pay.Process(c.Request.Context(), h.Store, gatewayName, cb, body, c.ClientIP())
+		out, err := pay.Receive(c.Request.Context(), h.Store, gatewayName, cb, c.ContentType(), body, err, c.ClientIP())
 		switch {
 		case errors.Is(err, pay.ErrRejected):
 			h.Log.Warn(what+" rejected", "reason", err)

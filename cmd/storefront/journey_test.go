@@ -43,13 +43,13 @@ func startDemoApp(t *testing.T, sched sandboxSchedules) (*httptest.Server, *bun.
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = a.router
+	srv.Config.Handler = scanned(t, db, a.router)
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		a.close()
-		// Whatever the test did, no secret reached the log.
-		assertNoSecrets(t, "the log", logs.String())
+		// Whatever the test did, no secret or card reached the log.
+		assertCleanLog(t, db, logs.String())
 	})
 	return srv, db, a
 }

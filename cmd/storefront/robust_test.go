@@ -61,9 +61,9 @@ func robustDemo(t *testing.T) (*httptest.Server, *bun.DB, *syncBuffer, *pgErrors
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Config.Handler = a.router
+	srv.Config.Handler = scanned(t, db, a.router)
 	srv.Start()
-	t.Cleanup(func() { srv.Close(); a.close() })
+	t.Cleanup(func() { srv.Close(); a.close(); assertCleanLog(t, db, logs.String()) })
 	return srv, db, logs, pgErrs
 }
 

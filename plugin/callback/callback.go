@@ -42,12 +42,7 @@ func (h *Handler) serve(gatewayName string, cb pay.Callback) gin.HandlerFunc {
 	what := gatewayName + " " + cb.Kind
 	return func(c *gin.Context) {
 		body, err := web.ReadCallbackBody(c)
-		if err != nil {
-			h.Log.Warn(what+" unreadable", "err", err)
-			reply(c, cb.Ack.Rejected)
-			return
-		}
-		out, err := pay.Process(c.Request.Context(), h.Store, gatewayName, cb, body, c.ClientIP())
+		out, err := pay.Receive(c.Request.Context(), h.Store, gatewayName, cb, c.ContentType(), body, err, c.ClientIP())
 		switch {
 		case errors.Is(err, pay.ErrRejected):
 			// The reason goes to our log, not to the caller: it may name the

@@ -27,9 +27,10 @@ type Inbound struct {
 	DedupeKey  string         // the gateway's replay key (SinoPac PayToken), if any
 }
 
-// maxRejectedBody is how much of a rejected body the event log keeps; its
-// length and SHA-256 are kept whole. Forgeries must not fill the disk.
-const maxRejectedBody = 4 << 10
+// maxRejectedBody is how much of a rejected body the event log keeps (1
+// KiB: enough to see what was sent); its length and SHA-256 are kept
+// whole. Forgeries must not fill the disk (PurgeRejected ages them out).
+const maxRejectedBody = 1 << 10
 
 // storable makes body safe for a text column: invalid UTF-8 and NUL bytes
 // (which PostgreSQL text refuses) are replaced, and it is cut to max bytes

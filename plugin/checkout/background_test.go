@@ -173,7 +173,7 @@ func TestRejectStoresBoundedBody(t *testing.T) {
 			var stored, sum string
 			var length int
 			db.NewRaw("SELECT body, body_length, body_sha256 FROM events WHERE reason = ?", "forged: "+name).Scan(ctx, &stored, &length, &sum)
-			if length != len(body) || len(sum) != 64 || len(stored) > 4<<10 || strings.ContainsRune(stored, 0) {
+			if length != len(body) || len(sum) != 64 || len(stored) > 1<<10 || strings.ContainsRune(stored, 0) {
 				t.Fatalf("stored %d bytes of %d (length %d, sum %q)", len(stored), len(body), length, sum)
 			}
 		})

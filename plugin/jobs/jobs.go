@@ -9,6 +9,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,6 +47,9 @@ type Config struct {
 	Workers      int    // per queue (default 4)
 	ID           string // this instance's name in River (default: River's)
 	Logger       *slog.Logger
+	// RejectedRetention is how long rejected events stay in the event log
+	// (default checkout.DefaultRejectedRetention); an hourly job deletes older ones.
+	RejectedRetention time.Duration
 }
 
 // QueueReconcile is the River queue of reconciliation jobs.
@@ -79,6 +83,7 @@ func New(cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &scanWorker{store: cfg.Store, registry: cfg.Registry, log: cfg.Logger})
 	river.AddWorker(workers, &attemptWorker{store: cfg.Store, registry: cfg.Registry, log: cfg.Logger})
 	river.AddWorker(workers, &countsWorker{db: cfg.DB})
+	river.AddWorker(workers, &retentionWorker{db: cfg.DB, keep: cmp.Or(cfg.RejectedRetention, checkout.DefaultRejectedRetention), log: cfg.Logger, now: time.Now})
 	queues := map[string]river.QueueConfig{QueueReconcile: {MaxWorkers: cfg.Workers}}
 	if cfg.Hook != nil {
 		river.AddWorker(workers, &hookWorker{hook: cfg.Hook, timeout: cfg.HookTimeout})
@@ -98,7 +103,7 @@ func New(cfg Config) (*Runner, error) {
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return scanArgs{}, &river.InsertOpts{Queue: QueueReconcile, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
-			}, &river.PeriodicJobOpts{RunOnStart: true}), countsPeriodic()},
+			}, &river.PeriodicJobOpts{RunOnStart: true}), countsPeriodic(), retentionPeriodic()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

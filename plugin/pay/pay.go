@@ -93,6 +93,9 @@ type Callback struct {
 	// the gateway's transport (answer 5xx, the gateway retries).
 	Verify func(ctx context.Context, body []byte) (Verified, error)
 	Ack    Ack // server callbacks: the replies the gateway expects
+	// MediaType is the Content-Type the gateway posts (FormMediaType,
+	// JSONMediaType): a post declared as another is refused (Receive).
+	MediaType string
 	// Key, when set, reads the callback's replay key (SinoPac's PayToken)
 	// before verification: a key the event log already holds is answered
 	// from the log, without verifying (asking the gateway) again.

@@ -139,8 +139,8 @@ var ack = pay.TextAck("OK")
 
 func (ad *Adapter) Callbacks() []pay.Callback {
 	return []pay.Callback{
-		{Path: "notify", Kind: KindNotify, Verify: ad.verifier(false), Ack: ack, Key: ad.replayKey},
-		{Path: "return", Kind: KindReturn, Browser: true, Verify: ad.verifier(true), Key: ad.replayKey},
+		{Path: "notify", Kind: KindNotify, Verify: ad.verifier(false), Ack: ack, Key: ad.replayKey, MediaType: pay.FormMediaType},
+		{Path: "return", Kind: KindReturn, Browser: true, Verify: ad.verifier(true), Key: ad.replayKey, MediaType: pay.FormMediaType},
 	}
 }
 

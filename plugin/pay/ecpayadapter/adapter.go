@@ -135,11 +135,11 @@ const (
 // over every field, the named merchant's keys) and pay.Process.
 func (e *Adapter) Callbacks() []pay.Callback {
 	return []pay.Callback{
-		{Path: "notify", Kind: KindNotify, Verify: e.verifier(ecpay.Notify), Ack: pay.TextAck(ecpay.Ack)},
-		{Path: "result", Kind: KindResult, Browser: true, Verify: e.verifier(ecpay.BrowserPost)},
+		{Path: "notify", Kind: KindNotify, Verify: e.verifier(ecpay.Notify), Ack: pay.TextAck(ecpay.Ack), MediaType: pay.FormMediaType},
+		{Path: "result", Kind: KindResult, Browser: true, Verify: e.verifier(ecpay.BrowserPost), MediaType: pay.FormMediaType},
 		// PaymentInfoURL wants "1|OK" too (ecpay.md §4.4).
-		{Path: PathPaymentInfo, Kind: KindPaymentInfo, Verify: e.verifier(ecpay.PaymentInfo), Ack: pay.TextAck(ecpay.Ack)},
-		{Path: PathPaymentInfoReturn, Kind: KindPaymentInfoReturn, Browser: true, Verify: e.verifier(ecpay.PaymentInfo)},
+		{Path: PathPaymentInfo, Kind: KindPaymentInfo, Verify: e.verifier(ecpay.PaymentInfo), Ack: pay.TextAck(ecpay.Ack), MediaType: pay.FormMediaType},
+		{Path: PathPaymentInfoReturn, Kind: KindPaymentInfoReturn, Browser: true, Verify: e.verifier(ecpay.PaymentInfo), MediaType: pay.FormMediaType},
 	}
 }
 

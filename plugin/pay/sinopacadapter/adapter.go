@@ -166,9 +166,9 @@ var backendAck = pay.Ack{
 }
 
 func (s *Adapter) Callbacks() []pay.Callback {
-	cbs := []pay.Callback{{Path: "backend", Kind: KindBackend, Verify: s.verifyBackend, Ack: backendAck, Key: backendToken}}
+	cbs := []pay.Callback{{Path: "backend", Kind: KindBackend, Verify: s.verifyBackend, Ack: backendAck, Key: backendToken, MediaType: pay.JSONMediaType}}
 	if !s.cfg.CardDisabled {
-		cbs = append(cbs, pay.Callback{Path: "return", Kind: KindReturn, Browser: true, Verify: s.verifyReturn, Key: returnToken})
+		cbs = append(cbs, pay.Callback{Path: "return", Kind: KindReturn, Browser: true, Verify: s.verifyReturn, Key: returnToken, MediaType: pay.FormMediaType})
 	}
 	return cbs
 }
