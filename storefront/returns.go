@@ -6,6 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 )
@@ -20,6 +22,7 @@ func (h *Handler) browserReturn(gatewayName string, cb pay.Callback) gin.Handler
 	return func(c *gin.Context) {
 		body, err := web.ReadCallbackBody(c)
 		if err != nil {
+			metrics.FromContext(c.Request.Context()).Callback(gatewayName, cb.Kind, string(checkout.Rejected), metrics.ReasonBody)
 			h.fail(c, http.StatusBadRequest, "error.bad_request")
 			return
 		}

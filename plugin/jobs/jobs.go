@@ -22,6 +22,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 	Workers      int    // per queue (default 4)
 	ID           string // this instance's name in River (default: River's)
 	Logger       *slog.Logger
+	Metrics      *metrics.Metrics // carried in every job's context (reconcile outcomes, gateway calls); nil: none
 }
 
 // QueueReconcile is the River queue of reconciliation jobs.
@@ -95,6 +97,9 @@ func New(cfg Config) (*Runner, error) {
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
 		Logger:            cfg.Logger.With("component", "river"),
+		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(func(ctx context.Context, _ *rivertype.JobRow, work func(context.Context) error) error {
+			return work(metrics.NewContext(ctx, cfg.Metrics))
+		})},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return scanArgs{}, &river.InsertOpts{Queue: QueueReconcile, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}
