@@ -38,10 +38,11 @@ type jobsCollector struct {
 	db  *sql.DB
 	now func() time.Time
 
-	mu   sync.Mutex // held through a query: concurrent scrapes wait and share it
-	at   time.Time
-	rows []jobRow
-	ok   bool
+	mu    sync.Mutex // held through a query: concurrent scrapes wait and share it
+	at    time.Time
+	rows  []jobRow
+	ok    bool
+	asked int // queries made, for the tests
 
 	jobs, oldest, up *prometheus.Desc
 }
@@ -94,6 +95,7 @@ func (c *jobsCollector) read() ([]jobRow, bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), JobsTimeout)
 	defer cancel()
+	c.asked++
 	rows, err := c.query(ctx)
 	// A failed reading is cached too: a database in trouble is asked once
 	// per JobsCache, not once per scrape.
