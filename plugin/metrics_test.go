@@ -327,3 +327,23 @@ func TestMetricsRegistryIsThePlugins(t *testing.T) {
 		}
 	}
 }
+
+// The background jobs carry the metrics too (River's worker middleware):
+// the attempt job that finds a lost payment counts it.
+func TestMetricsCountReconcileJobs(t *testing.T) {
+	db, _ := testdb.New(t)
+	e := newECPaySandbox(t)
+	p := startReconciler(t, db, e.adapter())
+	srv := httptest.NewServer(p.MetricsHandler())
+	defer srv.Close()
+	_, ref := e.checkout(t, p, lostCallbacks(t))
+	e.pay(t, ref)
+	testdb.Rewind(t, db, ecpayQueryAfter+time.Minute)
+	paid := labels{"gateway": "ecpay", "outcome": "paid"}
+	waitUntil(t, 30*time.Second, "the reconcile job's count", func() bool {
+		return scrape(t, srv.URL).value("twpay_reconcile_total", paid) == 1
+	})
+	if got := scrape(t, srv.URL).value("twpay_gateway_request_seconds", labels{"gateway": "ecpay", "operation": "QueryTradeInfo"}); got < 1 {
+		t.Fatalf("%v QueryTradeInfo calls observed", got)
+	}
+}
