@@ -51,7 +51,8 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 	if err != nil {
 		return nil, err
 	}
-	authed := h.Register(r)
+	// Its refunds and re-queries call gateways: count them (metrics.go).
+	authed := h.Register(r.Group("", p.withMetrics))
 	p.admin = h // its 404/405 pages (notfound.go)
 	return authed, nil
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/twpay/twpay/plugin/gateway"
 	"github.com/twpay/twpay/plugin/jobs"
 	"github.com/twpay/twpay/plugin/mail"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 	"github.com/twpay/twpay/static"
@@ -117,6 +118,7 @@ type Plugin struct {
 	cookies  sessions.Store
 	admin    *admin.Handler // set by MountAdmin
 	jobs     *jobs.Runner
+	metrics  *metrics.Metrics // metrics.go
 }
 
 // New checks cfg, fills defaults and loads templates and messages. It
@@ -176,10 +178,10 @@ func New(cfg Config) (*Plugin, error) {
 	if cfg.Mailer == nil {
 		cfg.Mailer = mail.LogSender{Log: cfg.Logger}
 	}
-	p := &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl}
+	p := &Plugin{cfg: cfg, store: store, registry: registry, bundle: bundle, tmpl: tmpl, metrics: newMetrics(cfg.DB, registry)}
 	runner, err := jobs.New(jobs.Config{DB: cfg.DB, Store: store, Registry: registry, Hook: cfg.OnSideEffect, Mail: p.sendConfirmation,
 		HookTimeout: cfg.HookTimeout, ReconcileEvery: cfg.ReconcileEvery, PollInterval: cfg.PollInterval,
-		ID: cfg.InstanceID, Logger: cfg.Logger, RejectedRetention: cfg.RejectedRetention})
+		ID: cfg.InstanceID, Logger: cfg.Logger, RejectedRetention: cfg.RejectedRetention, Metrics: p.metrics})
 	if err != nil {
 		return nil, err
 	}
@@ -250,9 +252,10 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	})
 	p.shopPath, p.cookies = shopPath, cookies
 	r.StaticFS(p.cfg.ShopPath+"/static", http.FS(static.FS))
-	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, web.Sessions(sessionCookie, cookies)))
+	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, p.withMetrics, web.Sessions(sessionCookie, cookies)))
 
-	cb := r.Group(p.cfg.CallbackPath, web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
+	cb := r.Group(p.cfg.CallbackPath, p.withMetrics, web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
+		p.countLimited(c)
 		c.String(http.StatusTooManyRequests, "too many requests")
 	}))
 	(&callback.Handler{Store: p.store, Registry: p.registry, Log: p.cfg.Logger}).Register(cb)

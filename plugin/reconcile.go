@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 )
 
@@ -14,7 +15,7 @@ import (
 // review. Safe beside the background jobs: every result goes through the
 // same idempotent Apply.
 func (p *Plugin) Reconcile(ctx context.Context) (pay.Report, error) {
-	return pay.Reconcile(ctx, p.store, p.registry.Adapters())
+	return pay.Reconcile(metrics.NewContext(ctx, p.metrics), p.store, p.registry.Adapters())
 }
 
 // Start runs twpay's background work on River: side effects to

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 )
 
@@ -34,7 +35,7 @@ type RefundRequest = checkout.RefundRequest
 // pay.ErrRefundUnknown when its answer never came or failed our checks
 // (state requested, manual: the money may have moved, a human finds out).
 func (p *Plugin) Refund(ctx context.Context, req RefundRequest) (*checkout.Refund, error) {
-	return pay.Refund(ctx, p.store, p.registry, req, p.now())
+	return pay.Refund(metrics.NewContext(ctx, p.metrics), p.store, p.registry, req, p.now())
 }
 
 // Refunds lists an order's refunds, oldest first.

@@ -244,6 +244,9 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 		c.String(http.StatusOK, "ok")
 	})
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
+	// The demo serves its metrics on the main port; a real host mounts them
+	// on an internal listener or behind auth (README, Metrics).
+	r.GET("/metrics", gin.WrapH(p.MetricsHandler()))
 	return a, nil
 }
 

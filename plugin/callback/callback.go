@@ -10,10 +10,12 @@ package callback
 import (
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 	"github.com/twpay/twpay/plugin/web"
 )
@@ -41,6 +43,7 @@ func (h *Handler) Register(r gin.IRouter) {
 func (h *Handler) serve(gatewayName string, cb pay.Callback) gin.HandlerFunc {
 	what := gatewayName + " " + cb.Kind
 	return func(c *gin.Context) {
+		start := time.Now()
 		body, err := web.ReadCallbackBody(c)
 		out, err := pay.Receive(c.Request.Context(), h.Store, gatewayName, cb, c.ContentType(), body, err, c.ClientIP())
 		switch {
@@ -55,6 +58,7 @@ func (h *Handler) serve(gatewayName string, cb pay.Callback) gin.HandlerFunc {
 		default:
 			h.Log.Info(what, "verdict", out.Verdict, "order", orderNo(out.Order))
 			reply(c, cb.Ack.OK)
+			metrics.FromContext(c.Request.Context()).Ack(gatewayName, start)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -24,4 +25,42 @@ func newTransport() *http.Transport {
 // Client returns an HTTP client on the shared Transport with timeout.
 func Client(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: Transport, Timeout: timeout}
+}
+
+// Call is one request to a gateway as an Observer sees it: which gateway
+// and operation (fixed names, never a trade number), how long until the
+// answer's headers, its HTTP status (0 when none came) and the error.
+type Call struct {
+	Gateway, Operation string
+	Duration           time.Duration
+	Status             int
+	Err                error
+}
+
+// Observer is told about every gateway call made with a context that
+// carries it (WithObserver): metrics, without any package-level state.
+type Observer func(Call)
+
+type observerKey struct{}
+
+// WithObserver returns ctx carrying o for Do.
+func WithObserver(ctx context.Context, o Observer) context.Context {
+	return context.WithValue(ctx, observerKey{}, o)
+}
+
+// Do sends req with hc and tells the Observer in req's context, if any,
+// how the call went. Every gateway client calls through it.
+func Do(hc *http.Client, req *http.Request, gatewayName, operation string) (*http.Response, error) {
+	o, _ := req.Context().Value(observerKey{}).(Observer)
+	if o == nil {
+		return hc.Do(req)
+	}
+	start := time.Now()
+	res, err := hc.Do(req)
+	c := Call{Gateway: gatewayName, Operation: operation, Duration: time.Since(start), Err: err}
+	if res != nil {
+		c.Status = res.StatusCode
+	}
+	o(c)
+	return res, err
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 	"github.com/twpay/twpay/plugin/pay"
 )
 
@@ -50,6 +51,7 @@ type Config struct {
 	// RejectedRetention is how long rejected events stay in the event log
 	// (default checkout.DefaultRejectedRetention); an hourly job deletes older ones.
 	RejectedRetention time.Duration
+	Metrics           *metrics.Metrics // carried in every job's context (reconcile outcomes, gateway calls); nil: none
 }
 
 // QueueReconcile is the River queue of reconciliation jobs.
@@ -100,6 +102,9 @@ func New(cfg Config) (*Runner, error) {
 		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     min(cfg.PollInterval, 100*time.Millisecond),
 		Logger:            cfg.Logger.With("component", "river"),
+		Middleware: []rivertype.Middleware{river.WorkerMiddlewareFunc(func(ctx context.Context, _ *rivertype.JobRow, work func(context.Context) error) error {
+			return work(metrics.NewContext(ctx, cfg.Metrics))
+		})},
 		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.ReconcileEvery),
 			func() (river.JobArgs, *river.InsertOpts) {
 				return scanArgs{}, &river.InsertOpts{Queue: QueueReconcile, UniqueOpts: river.UniqueOpts{ByState: pendingStates}}

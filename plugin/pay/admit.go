@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 )
 
 // Media types gateways post their callbacks as (Callback.MediaType).
@@ -34,6 +35,7 @@ func Receive(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 		reason = Rejectf("content type %.60q, want %s", mediaType, cb.MediaType)
 	}
 	if reason != nil {
+		metrics.FromContext(ctx).Callback(gatewayName, cb.Kind, string(checkout.Rejected), metrics.ReasonBody)
 		in := checkout.Inbound{Gateway: gatewayName, Kind: cb.Kind, Body: string(body), RemoteAddr: remote}
 		if err := store.Reject(ctx, in, reason); err != nil {
 			return checkout.Outcome{}, err

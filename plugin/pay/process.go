@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/twpay/twpay/plugin/checkout"
+	"github.com/twpay/twpay/plugin/metrics"
 )
 
 // Process is the one path every callback takes: verify, record, apply at
@@ -22,7 +23,9 @@ import (
 // the acknowledgement). Verified money that matches no attempt is not an
 // error: it is recorded as unmatched, the host is told, and the gateway is
 // acknowledged, since retrying cannot fix it.
-func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb Callback, body []byte, remote string) (checkout.Outcome, error) {
+func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb Callback, body []byte, remote string) (out checkout.Outcome, err error) {
+	reason := metrics.ReasonVerify // what a rejection counts as (metrics.go)
+	defer func() { countCallback(ctx, gatewayName, cb.Kind, reason, out, err) }()
 	in := checkout.Inbound{Gateway: gatewayName, Kind: cb.Kind, Body: string(body), RemoteAddr: remote}
 	reject := func(err error) (checkout.Outcome, error) {
 		if err := store.Reject(ctx, in, err); err != nil {
@@ -31,11 +34,13 @@ func Process(ctx context.Context, store *checkout.Store, gatewayName string, cb 
 		return checkout.Outcome{Verdict: checkout.Rejected, Reason: err.Error()}, err
 	}
 	if !utf8.Valid(body) || bytes.IndexByte(body, 0) >= 0 {
+		reason = metrics.ReasonEncoding
 		return reject(Rejectf("body is not valid UTF-8 text (%d bytes)", len(body)))
 	}
 	key := keyOf(cb, body)
 	if key != "" {
 		if out, err, seen := replay(ctx, store, in, key); seen {
+			reason = metrics.ReasonReplay
 			return out, err
 		}
 	}
@@ -168,10 +173,11 @@ const startTimeout = 30 * time.Second
 // Start{ShowOrder: true} with an error wrapping ErrStartFailed; when the
 // outcome is unknown (ErrStartUnknown) the attempt stays pending for
 // reconciliation, with the same answer. Any other error is our own.
-func Begin(ctx context.Context, store *checkout.Store, m Method, h HandOff) (Start, error) {
+func Begin(ctx context.Context, store *checkout.Store, m Method, h HandOff) (st Start, err error) {
+	defer func() { countHandOff(ctx, m.Gateway(), err) }()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
 	defer cancel()
-	st, err := m.Start(ctx, h)
+	st, err = m.Start(ctx, h)
 	for _, x := range st.Exchanges {
 		if rerr := store.Record(ctx, h.Attempt, x.Kind, x.Body); rerr != nil {
 			return Start{}, rerr

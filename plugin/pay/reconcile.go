@@ -8,6 +8,7 @@ import (
 
 	"github.com/twpay/twpay/plugin/checkout"
 	"github.com/twpay/twpay/plugin/gateway"
+	"github.com/twpay/twpay/plugin/metrics"
 )
 
 // Report counts what reconciliation did.
@@ -67,6 +68,7 @@ func backOff(n int) time.Duration {
 // a back-off; a pause is stored for every instance); err is our own
 // (nothing recorded, try again).
 func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id int64) (rep Report, queryErr, err error) {
+	defer func() { countReconcile(ctx, ad.Name(), rep, queryErr, err) }()
 	a, err := store.Attempt(ctx, id)
 	if err != nil {
 		return rep, nil, err
@@ -112,6 +114,7 @@ func ReconcileAttempt(ctx context.Context, store *checkout.Store, ad Adapter, id
 			return rep, nil, err
 		}
 		rep.count(out, q.Result.Outcome)
+		metrics.FromContext(ctx).Payment(ad.Name(), string(out.Verdict))
 	}
 	next := RequeryEvery
 	if q.Next > next {

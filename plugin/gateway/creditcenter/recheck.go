@@ -67,7 +67,7 @@ func Recheck(ctx context.Context, client *http.Client, endpoint string, r Rechec
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := client.Do(req)
+	res, err := gateway.Do(client, req, "creditcenter", "g_recheck")
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRecheckUnavailable, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twpay/twpay/plugin/gateway"
 )
 
 // Credit DoAction (ecpay.md §6): capture, refund, cancel a capture or
@@ -160,7 +162,7 @@ func (m Merchant) DoAction(ctx context.Context, hc *http.Client, doActionURL str
 		return DoActionReply{}, fmt.Errorf("ecpay: DoAction: %w", err)
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(hr)
+	resp, err := gateway.Do(hc, hr, "ecpay", "DoAction")
 	if err != nil {
 		return DoActionReply{}, fmt.Errorf("ecpay: DoAction %s %s: %w", r.Action, r.MerchantTradeNo, err)
 	}

@@ -101,7 +101,7 @@ func (m Merchant) QueryTradeInfo(ctx context.Context, hc *http.Client, queryURL,
 		return TradeInfo{}, fmt.Errorf("ecpay: QueryTradeInfo: %w", err)
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := hc.Do(hr)
+	resp, err := gateway.Do(hc, hr, "ecpay", "QueryTradeInfo")
 	if err != nil {
 		return TradeInfo{}, fmt.Errorf("ecpay: QueryTradeInfo %s: %w", merchantTradeNo, err)
 	}

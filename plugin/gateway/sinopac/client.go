@@ -34,7 +34,7 @@ func (c *Client) Nonce(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var out NonceResponse
-	if err := c.post(ctx, "Nonce", NonceRequest{ShopNo: c.ShopNo}, &out); err != nil {
+	if err := c.post(ctx, "Nonce", "Nonce", NonceRequest{ShopNo: c.ShopNo}, &out); err != nil {
 		return "", err
 	}
 	if out.Nonce == "" {
@@ -62,7 +62,7 @@ func (c *Client) call(ctx context.Context, service string, req, resp any) error 
 		return err
 	}
 	var out Envelope
-	if err := c.post(ctx, "Order", env, &out); err != nil {
+	if err := c.post(ctx, "Order", service, env, &out); err != nil {
 		return err
 	}
 	if err := openInto(hashID, out, resp); err != nil {
@@ -71,7 +71,8 @@ func (c *Client) call(ctx context.Context, service string, req, resp any) error 
 	return nil
 }
 
-func (c *Client) post(ctx context.Context, endpoint string, in, out any) error {
+// op names the call for an Observer: the endpoint, or the Order service.
+func (c *Client) post(ctx context.Context, endpoint, op string, in, out any) error {
 	body, err := Marshal(in)
 	if err != nil {
 		return fmt.Errorf("sinopac: encode %s: %w", endpoint, err)
@@ -86,7 +87,7 @@ func (c *Client) post(ctx context.Context, endpoint string, in, out any) error {
 	if hc == nil {
 		hc = defaultHTTPClient
 	}
-	res, err := hc.Do(req)
+	res, err := gateway.Do(hc, req, "sinopac", op)
 	if err != nil {
 		return fmt.Errorf("sinopac: POST %s: %w", endpoint, err)
 	}
