@@ -51,7 +51,7 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 	if err != nil {
 		return nil, err
 	}
-	authed := h.Register(r)
+	authed := h.Register(r.Group("", p.headers(true).Middleware())) // headers.go
 	p.admin = h // its 404/405 pages (notfound.go)
 	return authed, nil
 }

@@ -1,0 +1,71 @@
+package web
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// MaxCallbackBody bounds what we read from any gateway post; real ones
+// are a few KiB.
+const MaxCallbackBody = maxCallbackBody
+
+// BodyRefusal bounds the request body at n bytes and says why it cannot
+// be taken (0 when it can): 413 for a declared Content-Length over n, at
+// once, or an over-long form while it is parsed here (the handlers and
+// the CSRF check then read a parsed form); 415 for multipart/form-data,
+// which no twpay page sends (no page uploads a file) and which Go would
+// spool to a temporary file: refused before a byte of it is read.
+func BodyRefusal(c *gin.Context, n int64) int {
+	if c.Request.ContentLength > n {
+		return http.StatusRequestEntityTooLarge
+	}
+	ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if ct == "multipart/form-data" {
+		return http.StatusUnsupportedMediaType
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead || ct != "application/x-www-form-urlencoded" {
+		return 0
+	}
+	var tooLarge *http.MaxBytesError
+	if err := c.Request.ParseForm(); errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return 0
+}
+
+// LimitBodyPages is LimitBodyPage answering both refusals: onRefused gets
+// 413 or 415 and renders the localized page. The rest of the body is not
+// read: the connection is closed rather than drained.
+func LimitBodyPages(n int64, onRefused func(c *gin.Context, status int)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if status := BodyRefusal(c, n); status != 0 {
+			c.Header("Connection", "close")
+			c.Abort()
+			onRefused(c, status)
+			return
+		}
+		c.Next()
+	}
+}
+
+// LimitCallbackBody is the callback group's bound: a declared
+// Content-Length over MaxCallbackBody is answered 413 before anything is
+// read, and any other body is capped there (ReadCallbackBody then fails
+// and the route answers its protocol's refusal). Content types are the
+// adapters' to judge.
+func LimitCallbackBody() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > MaxCallbackBody {
+			c.Header("Connection", "close")
+			c.Abort()
+			c.String(http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxCallbackBody)
+		c.Next()
+	}
+}
