@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"mime"
 	"net/http"
 
@@ -26,7 +27,7 @@ func BodyRefusal(c *gin.Context, n int64) int {
 	if ct == "multipart/form-data" {
 		return http.StatusUnsupportedMediaType
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+	c.Request.Body = MaxBytesReader(c, n)
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead || ct != "application/x-www-form-urlencoded" {
 		return 0
 	}
@@ -65,7 +66,25 @@ func LimitCallbackBody() gin.HandlerFunc {
 			c.String(http.StatusRequestEntityTooLarge, "request body too large")
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxCallbackBody)
+		c.Request.Body = MaxBytesReader(c, MaxCallbackBody)
 		c.Next()
 	}
+}
+
+// MaxBytesReader is http.MaxBytesReader on net/http's own ResponseWriter
+// (gin's wrapper hides it), so reading past n also makes the server answer
+// "Connection: close" and close the connection after the answer. Before
+// closing, net/http still reads up to 256 KiB more of a chunked body
+// (maxPostHandlerReadBytes, looking for its end); a declared length over
+// the limit is refused unread.
+func MaxBytesReader(c *gin.Context, n int64) io.ReadCloser {
+	var w http.ResponseWriter = c.Writer
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	return http.MaxBytesReader(w, c.Request.Body, n)
 }
