@@ -52,7 +52,7 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 		return nil, err
 	}
 	authed := h.Register(r.Group("", p.headers(true).Middleware())) // headers.go
-	p.admin = h // its 404/405 pages (notfound.go)
+	p.admin = h                                                     // its 404/405 pages (notfound.go)
 	return authed, nil
 }
 

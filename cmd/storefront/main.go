@@ -121,7 +121,7 @@ func serve(ctx context.Context, log *slog.Logger) error {
 		}
 	}()
 
-	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(addr, a.router, demoLimits) // server.go: read, write, idle timeouts, header size
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "shop", "http://localhost"+portOf(addr)+"/shop")
@@ -236,13 +236,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(p.NoRoute)
 	r.NoMethod(p.NoMethod)
-	r.GET("/healthz", func(c *gin.Context) {
-		if err := db.PingContext(c.Request.Context()); err != nil {
-			c.String(http.StatusServiceUnavailable, "database unreachable")
-			return
-		}
-		c.String(http.StatusOK, "ok")
-	})
+	r.GET("/healthz", healthz(db)) // server.go: 503 within a second when the database is down or frozen
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
 	return a, nil
 }
