@@ -115,7 +115,9 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	defer a.close()
 
 	// River: side effects to the hook, reconciliation with the gateways.
+	jobsDone := make(chan struct{})
 	go func() {
+		defer close(jobsDone)
 		if err := a.plugin.Run(ctx); err != nil {
 			log.Error("background jobs", "err", err)
 		}
@@ -130,9 +132,15 @@ func serve(ctx context.Context, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// SIGTERM: stop accepting, let in-flight requests (a callback and its
+	// commit) finish, and wait for River's workers to stop (Run waits up
+	// to 10 s for running jobs) before the database closes.
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	<-jobsDone
+	log.Info("stopped", "err", err)
+	return err
 }
 
 // app is the demo host: the router and the sandboxes it mounted (nil when
