@@ -85,6 +85,9 @@ func (h *Handler) export(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), exportTimeout)
 	defer cancel()
+	// The export streams for longer than a server's WriteTimeout allows a
+	// page: its own deadline is the export's (not every writer has one).
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(exportTimeout))
 	name := "twpay-orders-" + h.Now().In(checkout.Taipei).Format("20060102-1504") + ".csv"
 	hd := c.Writer.Header()
 	hd.Set("Content-Type", "text/csv; charset=utf-8")

@@ -15,17 +15,13 @@ import (
 var crossOrigin = http.NewCrossOriginProtection()
 
 // guard runs first on every admin route: it bounds the body, refuses
-// cross-origin unsafe requests, and sets the headers a back office wants
-// (no framing, no caching, no referrer outside, no sniffing).
+// cross-origin unsafe requests, and forbids caching. The security headers
+// (CSP, no framing, no referrer outside, no sniffing) are web.Headers,
+// set on the whole group by plugin.MountAdmin.
 func (h *Handler) guard(c *gin.Context) {
 	c.Set(handlerKey, h)
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
-	hd := c.Writer.Header()
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Content-Security-Policy", "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
-	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Cache-Control", "no-store")
+	c.Writer.Header().Set("Cache-Control", "no-store")
 	if err := crossOrigin.Check(c.Request); err != nil {
 		c.Abort()
 		h.fail(c, http.StatusForbidden, "admin.error.csrf")

@@ -22,28 +22,32 @@ func (h *Handler) MethodNotAllowed(c *gin.Context) {
 }
 
 func (h *Handler) noRoute(c *gin.Context, status int, heading, msg string) {
-	hd := c.Writer.Header()
-	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "same-origin")
-	hd.Set("X-Content-Type-Options", "nosniff")
 	web.AttachSession(c, CookieName, h.cookies)
 	h.failPage(c, status, heading, msg)
 }
 
 // inputGuard runs on every admin page after the session (so its answers
 // are in the operator's language): a NUL or invalid UTF-8 in the path or
-// query is a 400 page, a body over maxBody the 413 page.
+// query is a 400 page, a body over maxBody the 413 page, multipart the 415
+// page.
 func (h *Handler) inputGuard(c *gin.Context) {
 	switch {
 	case web.BadInput(c.Request):
 		c.Abort()
 		h.failPage(c, http.StatusBadRequest, "error.heading.400", "error.bad_request")
-	case !web.CapBody(c, maxBody):
-		c.Header("Connection", "close")
-		c.Abort()
-		h.failPage(c, http.StatusRequestEntityTooLarge, "error.heading.413", "error.too_large")
 	default:
-		c.Next()
+		switch web.BodyRefusal(c, maxBody) {
+		case 0:
+			c.Next()
+		case http.StatusUnsupportedMediaType:
+			c.Header("Connection", "close")
+			c.Abort()
+			h.failPage(c, http.StatusUnsupportedMediaType, "error.heading.415", "error.unsupported_body")
+		default:
+			c.Header("Connection", "close")
+			c.Abort()
+			h.failPage(c, http.StatusRequestEntityTooLarge, "error.heading.413", "error.too_large")
+		}
 	}
 }
 

@@ -51,8 +51,9 @@ func (p *Plugin) MountAdmin(r gin.IRouter, opt AdminOptions) (*gin.RouterGroup, 
 	if err != nil {
 		return nil, err
 	}
-	// Its refunds and re-queries call gateways: count them (metrics.go).
-	authed := h.Register(r.Group("", p.withMetrics))
+	// Its refunds and re-queries call gateways: count them (metrics.go);
+	// its pages get the security headers (headers.go).
+	authed := h.Register(r.Group("", p.withMetrics, p.headers(true).Middleware()))
 	p.admin = h // its 404/405 pages (notfound.go)
 	return authed, nil
 }

@@ -32,6 +32,7 @@ func (p *Plugin) noRoute(c *gin.Context, method bool) {
 	path := c.Request.URL.Path
 	switch {
 	case p.shop != nil && under(path, p.shopPath):
+		p.headers(false).Set(c.Writer.Header())
 		web.AttachSession(c, sessionCookie, p.cookies)
 		if method {
 			p.shop.MethodNotAllowed(c)
@@ -39,6 +40,7 @@ func (p *Plugin) noRoute(c *gin.Context, method bool) {
 			p.shop.NotFound(c)
 		}
 	case p.admin != nil && under(path, p.admin.URL("")):
+		p.headers(true).Set(c.Writer.Header())
 		if method {
 			p.admin.MethodNotAllowed(c)
 		} else {

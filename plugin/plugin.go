@@ -251,13 +251,14 @@ func (p *Plugin) Mount(r gin.IRouter) {
 		Secure: strings.HasPrefix(p.cfg.BaseURL, "https://"), SameSite: http.SameSiteLaxMode,
 	})
 	p.shopPath, p.cookies = shopPath, cookies
-	r.StaticFS(p.cfg.ShopPath+"/static", http.FS(static.FS))
-	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, p.withMetrics, web.Sessions(sessionCookie, cookies)))
+	headers := p.headers(false).Middleware() // headers.go: CSP, nosniff, Referrer-Policy, HSTS
+	r.Group(p.cfg.ShopPath+"/static", headers).StaticFS("/", http.FS(static.FS))
+	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, p.withMetrics, headers, web.Sessions(sessionCookie, cookies)))
 
 	cb := r.Group(p.cfg.CallbackPath, p.withMetrics, web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
 		p.countLimited(c)
 		c.String(http.StatusTooManyRequests, "too many requests")
-	}))
+	}), web.LimitCallbackBody(), headers)
 	(&callback.Handler{Store: p.store, Registry: p.registry, Log: p.cfg.Logger}).Register(cb)
 	p.shop.RegisterReturns(cb)
 }

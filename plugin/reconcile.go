@@ -29,7 +29,9 @@ func (p *Plugin) Stop(ctx context.Context) error { return p.jobs.Stop(ctx) }
 // Run is Start, then Stop (waiting up to 10 s for running jobs) when ctx
 // ends. Typically `go p.Run(ctx)`.
 func (p *Plugin) Run(ctx context.Context) error {
-	if err := p.Start(ctx); err != nil {
+	// River's Start context is its jobs' context: cancelling it would
+	// cancel running jobs at once (a hard stop). Stop below is graceful.
+	if err := p.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	<-ctx.Done()

@@ -13,6 +13,8 @@
 //     works without it.
 //   - admin.js: the back office's confirmation dialog; every page works
 //     without it.
+//   - handoff.js: submits the gateway hand-off form on its first visit (a
+//     file, not an inline script, for the Content-Security-Policy).
 package static
 
 import (
@@ -24,10 +26,10 @@ import (
 	"strings"
 )
 
-// FS holds the embedded static assets: htmx.min.js, htmx.version, twpay.css, twpay.js and admin.js.
+// FS holds the embedded static assets: htmx.min.js, htmx.version, twpay.css, twpay.js, admin.js and handoff.js.
 // Serve it with, e.g., http.FileServerFS(static.FS).
 //
-//go:embed htmx.min.js htmx.version twpay.css twpay.js admin.js
+//go:embed htmx.min.js htmx.version twpay.css twpay.js admin.js handoff.js
 var FS embed.FS
 
 // versionFile is the name of the htmx version record inside FS.

@@ -94,7 +94,7 @@ func TestVendoredAssets(t *testing.T) {
 }
 
 func TestFSContents(t *testing.T) {
-	want := map[string]bool{"htmx.min.js": true, "htmx.version": true, "twpay.css": true, "twpay.js": true, "admin.js": true}
+	want := map[string]bool{"htmx.min.js": true, "htmx.version": true, "twpay.css": true, "twpay.js": true, "admin.js": true, "handoff.js": true}
 	entries, err := fs.ReadDir(FS, ".")
 	if err != nil {
 		t.Fatal(err)

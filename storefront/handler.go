@@ -93,8 +93,9 @@ func (h *Handler) recovered(c *gin.Context) {
 	c.Next()
 }
 
-// maxShopBody bounds a shopper's post (a few form fields).
-const maxShopBody = 16 << 10
+// maxShopBody bounds a shopper's post (a few form fields: the buyer form is
+// under 1 KiB).
+const maxShopBody = 8 << 10
 
 // page is what every template gets.
 type page struct {

@@ -26,14 +26,18 @@ func validOrderRef(c *gin.Context) bool {
 
 // guardInput and guardBody are the shop group's first checks: a NUL or
 // invalid UTF-8 in the path or query is a 400 page, a body over
-// maxShopBody the 413 page (both localized, a fragment for htmx).
+// maxShopBody the 413 page, multipart the 415 page (all localized, a fragment for htmx).
 func (h *Handler) guardInput() gin.HandlerFunc {
 	return web.CleanInput(func(c *gin.Context) { h.failPage(c, http.StatusBadRequest, "error.heading.400", "error.bad_request") })
 }
 
 func (h *Handler) guardBody() gin.HandlerFunc {
-	return web.LimitBodyPage(maxShopBody, func(c *gin.Context) {
-		h.failPage(c, http.StatusRequestEntityTooLarge, "error.heading.413", "error.too_large")
+	return web.LimitBodyPages(maxShopBody, func(c *gin.Context, status int) {
+		if status == http.StatusUnsupportedMediaType {
+			h.failPage(c, status, "error.heading.415", "error.unsupported_body")
+			return
+		}
+		h.failPage(c, status, "error.heading.413", "error.too_large")
 	})
 }
 

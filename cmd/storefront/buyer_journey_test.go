@@ -276,12 +276,12 @@ func TestHandoffBackAndReloadMakeNoSecondAttempt(t *testing.T) {
 		t.Fatalf("checkout answered %d to %q, want 303 to the hand-off page", res.StatusCode, loc)
 	}
 	first := b.Get(loc)
-	if !first.Has(`document.getElementById("gateway-form").submit()`) || !first.Has("Taking you to payment") {
+	if !first.Has(`/handoff.js"></script>`) || !first.Has("Taking you to payment") {
 		t.Fatalf("first visit:\n%s", first.Body)
 	}
 	for _, visit := range []string{"reload", "back"} {
 		again := b.Get(loc)
-		if again.Status != 200 || again.Has(".submit()") || !again.Has("Payment in progress") || !again.Has("Open the payment page again") || !again.Has("Check the order") {
+		if again.Status != 200 || again.Has("handoff.js") || again.Has("data-auto") || !again.Has("Payment in progress") || !again.Has("Open the payment page again") || !again.Has("Check the order") {
 			t.Fatalf("%s:\n%s", visit, again.Body)
 		}
 		a1, _ := htmlform.One(first.Body, first.URL, "AioCheckOut")

@@ -115,13 +115,15 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	defer a.close()
 
 	// River: side effects to the hook, reconciliation with the gateways.
+	jobsDone := make(chan struct{})
 	go func() {
+		defer close(jobsDone)
 		if err := a.plugin.Run(ctx); err != nil {
 			log.Error("background jobs", "err", err)
 		}
 	}()
 
-	srv := &http.Server{Addr: addr, Handler: a.router, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(addr, a.router, demoLimits) // server.go: read, write, idle timeouts, header size
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("serving", "shop", "http://localhost"+portOf(addr)+"/shop")
@@ -130,9 +132,15 @@ func serve(ctx context.Context, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// SIGTERM: stop accepting, let in-flight requests (a callback and its
+	// commit) finish, and wait for River's workers to stop (Run waits up
+	// to 10 s for running jobs) before the database closes.
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	err = srv.Shutdown(shutdown)
+	<-jobsDone
+	log.Info("stopped", "err", err)
+	return err
 }
 
 // app is the demo host: the router and the sandboxes it mounted (nil when
@@ -236,13 +244,7 @@ func newApp(db *bun.DB, addr string, getenv func(string) string, log *slog.Logge
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(p.NoRoute)
 	r.NoMethod(p.NoMethod)
-	r.GET("/healthz", func(c *gin.Context) {
-		if err := db.PingContext(c.Request.Context()); err != nil {
-			c.String(http.StatusServiceUnavailable, "database unreachable")
-			return
-		}
-		c.String(http.StatusOK, "ok")
-	})
+	r.GET("/healthz", healthz(db)) // server.go: 503 within a second when the database is down or frozen
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/shop") })
 	// The demo serves its metrics on the main port; a real host mounts them
 	// on an internal listener or behind auth (README, Metrics).

@@ -86,6 +86,7 @@ func OpenSchema(ctx context.Context, dsn, schema string) (*bun.DB, error) {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	cfg.RuntimeParams["search_path"] = schema
+	setTimeouts(cfg, dsn) // timeouts.go: connect, statement, idle-in-transaction
 	// bun writes its arguments into the SQL text, so pgx's default (prepare
 	// and cache every distinct text) only adds round trips and fills each
 	// connection's cache with one-off statements. The simple protocol sends

@@ -124,12 +124,19 @@ var pendingStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.
 // Start begins working jobs; it returns once River is running.
 func (r *Runner) Start(ctx context.Context) error { return r.client.Start(ctx) }
 
+// hardStopWait bounds Stop's wait for cancelled jobs to return.
+const hardStopWait = 5 * time.Second
+
 // Stop lets running jobs finish (until ctx ends, then cancels them) and
 // stops River.
 func (r *Runner) Stop(ctx context.Context) error {
 	err := r.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return r.client.StopAndCancel(context.Background())
+		// Cancelled jobs still get a moment to return; one that ignores
+		// its context must not keep the process from exiting.
+		hard, cancel := context.WithTimeout(context.Background(), hardStopWait)
+		defer cancel()
+		return r.client.StopAndCancel(hard)
 	}
 	return err
 }

@@ -13,7 +13,7 @@ const maxCallbackBody = 64 << 10
 
 // ReadCallbackBody reads a gateway's request body, refusing one over 64 KiB.
 func ReadCallbackBody(c *gin.Context) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxCallbackBody))
+	return io.ReadAll(MaxBytesReader(c, maxCallbackBody))
 }
 
 // LimitBody caps every request body of the routes it guards at n bytes:

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,29 +50,9 @@ func CleanInput(onBad func(c *gin.Context)) gin.HandlerFunc {
 	}
 }
 
-// CapBody bounds the request body at n bytes and reports false when it is
-// larger: a declared Content-Length over n at once, and for a form post
-// (the only bodies browsers send twpay) an over-long body while the form
-// is parsed here, so the handlers and the CSRF check read a parsed form
-// and the shopper gets a 413 page rather than a misleading refusal.
-func CapBody(c *gin.Context, n int64) bool {
-	if c.Request.ContentLength > n {
-		return false
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
-	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
-		return true
-	}
-	var err error
-	switch ct, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); ct {
-	case "application/x-www-form-urlencoded":
-		err = c.Request.ParseForm()
-	case "multipart/form-data":
-		err = c.Request.ParseMultipartForm(n)
-	}
-	var tooLarge *http.MaxBytesError
-	return !errors.As(err, &tooLarge)
-}
+// CapBody bounds the request body at n bytes and reports false when it
+// cannot be taken (BodyRefusal: too large, or multipart).
+func CapBody(c *gin.Context, n int64) bool { return BodyRefusal(c, n) == 0 }
 
 // LimitBodyPage is LimitBody for browser routes: a body over n bytes is
 // answered by onTooLarge (a localized 413 page). Gateway callbacks keep
