@@ -164,14 +164,19 @@ func FromEnv(getenv func(string) string) (*SMTP, error) {
 // (message IDs mail.confirmation.*). orderURL is where the shopper reads
 // the order (with its access token); "" leaves the link out.
 func Confirmation(l *web.Localizer, o *checkout.Order, orderURL string) Message {
+	colon := l.T("punct.colon") // full-width in Chinese
 	body := []string{
 		l.T("mail.confirmation.greeting"),
 		"",
 		l.T("mail.confirmation.body"),
 		"",
-		l.T("result.order_no") + ": " + o.OrderNo,
-		l.T("result.item") + ": " + o.Title(l.Lang),
-		l.T("result.amount") + ": " + l.T("plan.price", "Price", web.TWD(o.Amount)),
+		l.T("result.order_no") + colon + o.OrderNo,
+		l.T("result.item") + colon + o.Title(l.Lang),
+		l.T("result.amount") + colon + l.T("plan.price", "Price", web.TWD(o.Amount)),
+	}
+	if o.PaidAt != nil {
+		// The same words as the shop's pages: Taiwan time, named.
+		body = append(body, l.T("result.paid_at")+colon+l.DateTime(*o.PaidAt))
 	}
 	if orderURL != "" {
 		body = append(body, "", l.T("mail.confirmation.link"), orderURL)

@@ -93,7 +93,8 @@ func (s *fakeSMTP) serve(conn net.Conn) {
 }
 
 func order() *checkout.Order {
-	return &checkout.Order{OrderNo: "TW261202ABCDEF", Amount: 3000, Description: "烏龍茶 150g", BuyerEmail: "lin@example.tw", Lang: "zh-TW"}
+	paid := time.Date(2026, 12, 2, 6, 5, 0, 0, time.UTC) // 14:05 in Taiwan
+	return &checkout.Order{OrderNo: "TW261202ABCDEF", Amount: 3000, Description: "烏龍茶 150g", BuyerEmail: "lin@example.tw", Lang: "zh-TW", PaidAt: &paid}
 }
 
 func TestSMTPSendsWithGoMail(t *testing.T) {
@@ -136,6 +137,13 @@ func TestConfirmationInBothLanguages(t *testing.T) {
 	}
 	if !strings.Contains(en.Subject, "Payment received") || !strings.Contains(en.Body, "烏龍茶") || strings.Contains(en.Body, "https://") {
 		t.Fatalf("en: %+v", en)
+	}
+	// Full-width colons and the paid time in Taiwan time, as on the pages.
+	if !strings.Contains(zh.Body, "訂單編號：TW261202ABCDEF") || !strings.Contains(zh.Body, "2026/12/02 14:05（台灣時間）") {
+		t.Fatalf("zh-TW body:\n%s", zh.Body)
+	}
+	if !strings.Contains(en.Body, "Order number: TW261202ABCDEF") || !strings.Contains(en.Body, "2 Dec 2026, 14:05 Taiwan time") {
+		t.Fatalf("en body:\n%s", en.Body)
 	}
 }
 
