@@ -115,10 +115,13 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	defer a.close()
 
 	// River: side effects to the hook, reconciliation with the gateways.
+	// Its own context, ended after the requests (below).
+	jobsCtx, stopJobs := context.WithCancel(context.Background())
+	defer stopJobs()
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		if err := a.plugin.Run(ctx); err != nil {
+		if err := a.plugin.Run(jobsCtx); err != nil {
 			log.Error("background jobs", "err", err)
 		}
 	}()
@@ -133,11 +136,13 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	// SIGTERM: stop accepting, let in-flight requests (a callback and its
-	// commit) finish, and wait for River's workers to stop (Run waits up
-	// to 10 s for running jobs) before the database closes.
+	// commit) finish (up to 10 s), then stop River's workers (Run waits up
+	// to 10 s for running jobs, then 5 s for cancelled ones) before the
+	// database closes; tests/e2e/shutdown_test.go.
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdown)
+	stopJobs()
 	<-jobsDone
 	log.Info("stopped", "err", err)
 	return err

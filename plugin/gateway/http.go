@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"time"
 )
@@ -48,9 +49,46 @@ func WithObserver(ctx context.Context, o Observer) context.Context {
 	return context.WithValue(ctx, observerKey{}, o)
 }
 
+// DefaultTimeout bounds a gateway call that nothing else bounds: a host's
+// client without a Timeout (http.DefaultClient) on a context without a
+// deadline (a callback's request). A gateway that never answers, or
+// trickles its body, must not hold a request or a worker for ever.
+const DefaultTimeout = 30 * time.Second
+
+// fallbackTimeout is DefaultTimeout; tests shorten it.
+var fallbackTimeout = DefaultTimeout
+
 // Do sends req with hc and tells the Observer in req's context, if any,
-// how the call went. Every gateway client calls through it.
+// how the call went. Every gateway client calls through it. A call with
+// neither a client Timeout nor a context deadline gets DefaultTimeout,
+// reading the body included.
 func Do(hc *http.Client, req *http.Request, gatewayName, operation string) (*http.Response, error) {
+	if _, ok := req.Context().Deadline(); ok || hc.Timeout > 0 {
+		return do(hc, req, gatewayName, operation)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), fallbackTimeout)
+	res, err := do(hc, req.WithContext(ctx), gatewayName, operation)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	res.Body = cancelOnClose{res.Body, cancel}
+	return res, nil
+}
+
+// cancelOnClose ends a response's deadline when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func do(hc *http.Client, req *http.Request, gatewayName, operation string) (*http.Response, error) {
 	o, _ := req.Context().Value(observerKey{}).(Observer)
 	if o == nil {
 		return hc.Do(req)
