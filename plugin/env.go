@@ -28,7 +28,7 @@ var coreEnvVars = []EnvVar{
 }
 
 // EnvVars documents every variable FromEnv reads (README "Configuration").
-var EnvVars = concat(coreEnvVars, ecpayadapter.EnvVars, ecpayadapter.RefundEnvVars, sinopacadapter.EnvVars, creditcenteradapter.EnvVars, mail.EnvVars)
+var EnvVars = concat(coreEnvVars, deadlineEnvVars, ecpayadapter.EnvVars, ecpayadapter.RefundEnvVars, sinopacadapter.EnvVars, creditcenteradapter.EnvVars, mail.EnvVars)
 
 func concat(lists ...[]EnvVar) []EnvVar {
 	var out []EnvVar
@@ -57,6 +57,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = r
 		}
+	}
+	if err := timeoutsFromEnv(getenv, &cfg); err != nil { // deadline.go
+		return cfg, err
 	}
 	mode, err := pay.ParseMode(getenv("TWPAY_MODE"))
 	if err != nil {

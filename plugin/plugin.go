@@ -93,6 +93,10 @@ type Config struct {
 	// gateway retries later. ClientIP decides the source: configure gin's
 	// trusted proxies.
 	CallbackLimits web.Limits
+	// CallbackTimeout and ShopTimeout bound one request on the callback
+	// routes (default 10 s) and in the shop (default 30 s), so a frozen
+	// database fails the request instead of hanging it (deadline.go).
+	CallbackTimeout, ShopTimeout time.Duration
 	// ReconcileEvery is how often the leader scans for attempts to ask the
 	// gateways about (default 1 minute); PollInterval how often idle
 	// workers look for jobs (default 1 s).
@@ -253,9 +257,9 @@ func (p *Plugin) Mount(r gin.IRouter) {
 	p.shopPath, p.cookies = shopPath, cookies
 	headers := p.headers(false).Middleware() // headers.go: CSP, nosniff, Referrer-Policy, HSTS
 	r.Group(p.cfg.ShopPath+"/static", headers).StaticFS("/", http.FS(static.FS))
-	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, p.withMetrics, headers, web.Sessions(sessionCookie, cookies)))
+	p.shop.RegisterShop(r.Group(p.cfg.ShopPath, p.withMetrics, p.shopDeadline(), headers, web.Sessions(sessionCookie, cookies)))
 
-	cb := r.Group(p.cfg.CallbackPath, p.withMetrics, web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
+	cb := r.Group(p.cfg.CallbackPath, p.withMetrics, p.callbackDeadline(), web.RateLimit(p.cfg.CallbackLimits, func(c *gin.Context) {
 		p.countLimited(c)
 		c.String(http.StatusTooManyRequests, "too many requests")
 	}), web.LimitCallbackBody(), headers)
