@@ -4,7 +4,7 @@
 #   make run    storefront on :8080 (ADDR=... to change) with a persistent dev database
 #   make test   gofmt, go vet and all tests against a throwaway database (CI: .ci/run)
 #   make e2e    every shopper journey in Chromium against the built server (screenshots in e2e-screenshots/)
-#   make chaos  forgery and duplicate-storm suites at full size, with figures (Makefile.chaos)
+#   make chaos  forgery, duplicate-storm and database outage suites at full size, with figures (Makefile.chaos)
 #   make bench  hot paths beside pgbench on the same statements (bench/RESULTS.md)
 #   make db     psql on the persistent dev database (needs psql)
 #   make reset  forget the persistent dev database (the next make run seeds afresh)

@@ -55,7 +55,7 @@ func TestAttackOutage(t *testing.T) {
 	// The callback deadline is a third of the outage, so that deliveries
 	// caught by the freeze reach it before the thaw (the default, 10 s,
 	// is as long as make chaos's outage).
-	deadline := outage / 3
+	deadline := (outage / 3).Round(time.Millisecond)
 	cl := pgcluster.Start(t)
 	x := outageDemo(t, cl, deadline)
 
@@ -89,7 +89,7 @@ func outageDemo(t *testing.T, cl *pgcluster.Cluster, deadline time.Duration) *at
 	env := map[string]string{"TWPAY_MODE": "sandbox", "TWPAY_BASE_URL": "http://" + srv.Listener.Addr().String(),
 		"TWPAY_SESSION_SECRET":           "outage-test-secret-outage-test-secret!!!",
 		"TWPAY_CALLBACK_RATE_PER_SOURCE": "inf", "TWPAY_CALLBACK_RATE_TOTAL": "inf",
-		"TWPAY_CALLBACK_TIMEOUT": deadline.String()}
+		"TWPAY_CALLBACK_TIMEOUT": deadline.String(), "TWPAY_SHOP_TIMEOUT": deadline.String()}
 	logs := &syncBuffer{}
 	later := []time.Duration{time.Hour} // the sandboxes' own server callbacks wait: ours are the load
 	a, err := newApp(db, srv.Listener.Addr().String(), func(k string) string { return env[k] },
@@ -185,32 +185,34 @@ func runOutage(t *testing.T, x *attackApp, cl *pgcluster.Cluster, kind string, o
 		})
 	}
 
-	// /healthz, asked every 100 ms as a load balancer would.
-	var probes []try
-	probeDone := make(chan struct{})
-	go func() {
-		defer close(probeDone)
-		hc := &http.Client{Timeout: 30 * time.Second}
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(100 * time.Millisecond):
+	// /healthz, asked every 100 ms as a load balancer would, and the
+	// shop's catalogue (a shopper's page: read from the database) as often.
+	probes := map[string][]try{}
+	var probing sync.WaitGroup
+	for _, path := range []string{"/healthz", "/shop"} {
+		probing.Go(func() {
+			hc := &http.Client{Timeout: 30 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				r := try{sent: time.Now()}
+				res, err := hc.Get(x.srv.URL + path)
+				r.done = time.Now()
+				if err != nil {
+					r.err = err.Error()
+				} else {
+					r.status = res.StatusCode
+					res.Body.Close()
+				}
+				mu.Lock()
+				probes[path] = append(probes[path], r)
+				mu.Unlock()
 			}
-			r := try{sent: time.Now()}
-			res, err := hc.Get(x.srv.URL + "/healthz")
-			r.done = time.Now()
-			if err != nil {
-				r.err = err.Error()
-			} else {
-				r.status = res.StatusCode
-				res.Body.Close()
-			}
-			mu.Lock()
-			probes = append(probes, r)
-			mu.Unlock()
-		}
-	}()
+		})
+	}
 
 	// The outage itself.
 	time.Sleep(lead)
@@ -261,7 +263,7 @@ func runOutage(t *testing.T, x *attackApp, cl *pgcluster.Cluster, kind string, o
 	}
 	close(stop)
 	wg.Wait()
-	<-probeDone
+	probing.Wait()
 
 	// During the outage: never an acknowledgement, always 5xx.
 	var sent, during, fiveXX, acksDuring, notAcked int
@@ -327,7 +329,7 @@ func runOutage(t *testing.T, x *attackApp, cl *pgcluster.Cluster, kind string, o
 	// /healthz says 503 within a second (2 s allowed) while it is down.
 	var healthDuring int
 	var healthMax time.Duration
-	for _, r := range probes {
+	for _, r := range probes["/healthz"] {
 		if !w.during(r) {
 			continue
 		}
@@ -339,6 +341,26 @@ func runOutage(t *testing.T, x *attackApp, cl *pgcluster.Cluster, kind string, o
 	}
 	if healthDuring == 0 {
 		t.Error("no /healthz answer came during the outage")
+	}
+	// The shop answers its error page (5xx) within its deadline, not when
+	// the database comes back.
+	var shopDuring int
+	var shopMax time.Duration
+	for _, r := range probes["/shop"] {
+		if !r.sent.Before(w.down) && r.sent.Add(deadline+time.Second).Before(w.upBegin) && r.done.After(w.upBegin) {
+			t.Errorf("/shop: sent %s into the outage, answered only %s after it ended", r.sent.Sub(w.down).Round(time.Millisecond), r.done.Sub(w.upBegin).Round(time.Millisecond))
+		}
+		if !w.during(r) {
+			continue
+		}
+		shopDuring++
+		shopMax = max(shopMax, r.latency())
+		if r.status < 500 {
+			t.Errorf("/shop during the outage: %d %s, want 5xx", r.status, r.err)
+		}
+	}
+	if shopDuring == 0 {
+		t.Error("no /shop answer came during the outage")
 	}
 
 	// Every acknowledged order is paid; every payment applied once.
@@ -372,11 +394,11 @@ func runOutage(t *testing.T, x *attackApp, cl *pgcluster.Cluster, kind string, o
 	}
 	t.Logf("outage %s: PostgreSQL %s for %s under %d orders' server callbacks (3 gateways, %d workers, re-sent every %s, deadline %s): "+
 		"%d deliveries, %d sent and answered during the outage: %d acknowledged, all 5xx (%d 5xx in all), max answer %s (%s for any in flight); "+
-		"/healthz %d answers during it, all 503, slowest %s; back (restart took %s): first acknowledgement %s later, the backlog's last %s; "+
+		"/healthz %d answers during it, all 503, slowest %s; /shop %d answers, all 5xx, slowest %s; back (restart took %s): first acknowledgement %s later, the backlog's last %s; "+
 		"%d lost payments, %d duplicates",
 		kind, what, outage.Round(time.Millisecond), n, workers, retry, deadline,
 		sent, during, acksDuring, fiveXX, maxLatencyDuring.Round(time.Millisecond), maxLatency.Round(time.Millisecond),
-		healthDuring, healthMax.Round(time.Millisecond), w.up.Sub(w.upBegin).Round(time.Millisecond), since(firstAck), since(lastBacklogAck),
+		healthDuring, healthMax.Round(time.Millisecond), shopDuring, shopMax.Round(time.Millisecond), w.up.Sub(w.upBegin).Round(time.Millisecond), since(firstAck), since(lastBacklogAck),
 		lost, duplicates)
 	if t.Failed() {
 		t.Logf("server log tail:\n%s", tail(x.logs.String(), 30))
