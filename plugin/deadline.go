@@ -19,17 +19,18 @@ import (
 //     gateway asked inside one (SinoPac's OrderPayQuery, the credit
 //     center's g_recheck) gets what is left, and a slower answer ends in
 //     the retry reply: the gateway re-sends, and nothing was acknowledged.
-//   - Shop 30 s: the hand-off asks a gateway for its payment page (the
-//     SinoPac client allows 30 s).
+//   - Shop 40 s: the hand-off asks a gateway for its payment page and
+//     that call has its own bound (30 s in all) and its own error page;
+//     the deadline is above it, for the database work around it.
 const (
 	DefaultCallbackTimeout = 10 * time.Second
-	DefaultShopTimeout     = 30 * time.Second
+	DefaultShopTimeout     = 40 * time.Second
 )
 
 // deadlineEnvVars are the deadlines FromEnv reads (timeoutsFromEnv).
 var deadlineEnvVars = []EnvVar{
 	{"TWPAY_CALLBACK_TIMEOUT", "longest a callback or browser return may take, e.g. 10s (default 10s)"},
-	{"TWPAY_SHOP_TIMEOUT", "longest a shop request may take, e.g. 30s (default 30s)"},
+	{"TWPAY_SHOP_TIMEOUT", "longest a shop request may take, e.g. 40s (default 40s)"},
 }
 
 func timeoutsFromEnv(getenv func(string) string, cfg *Config) error {

@@ -94,7 +94,7 @@ type Config struct {
 	// trusted proxies.
 	CallbackLimits web.Limits
 	// CallbackTimeout and ShopTimeout bound one request on the callback
-	// routes (default 10 s) and in the shop (default 30 s), so a frozen
+	// routes (default 10 s) and in the shop (default 40 s), so a frozen
 	// database fails the request instead of hanging it (deadline.go).
 	CallbackTimeout, ShopTimeout time.Duration
 	// ReconcileEvery is how often the leader scans for attempts to ask the
