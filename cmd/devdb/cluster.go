@@ -4,19 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/twpay/twpay/cmd/devdb/pgserver"
 )
 
 const (
@@ -232,51 +231,23 @@ func dbURL(sock string, port int, db string) string {
 	return fmt.Sprintf("postgres://%s@/%s?host=%s&port=%d&sslmode=disable", dbUser, db, sock, port)
 }
 
-// findBinDir returns the first directory holding initdb, pg_ctl and postgres:
-// on PATH, else the newest /usr/lib/postgresql/*/bin (Debian and Ubuntu do
-// not put the server programs on PATH).
+// findBinDir is pgserver.BinDir, naming devdb's other way out.
 func findBinDir() (string, error) {
-	versioned, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	for _, dir := range append(filepath.SplitList(os.Getenv("PATH")), newestFirst(versioned)...) {
-		if dir != "" && isExecutable(dir, "initdb") && isExecutable(dir, "pg_ctl") && isExecutable(dir, "postgres") {
-			return dir, nil
-		}
-	}
-	return "", errors.New("PostgreSQL server programs (initdb, pg_ctl, postgres) not found on PATH " +
-		"or in /usr/lib/postgresql/*/bin: install PostgreSQL 15 (Debian: apt-get install postgresql) " +
-		"or set DATABASE_URL to an existing database")
-}
-
-// newestFirst sorts /usr/lib/postgresql/VERSION/bin directories by
-// descending version.
-func newestFirst(dirs []string) []string {
-	v := func(dir string) float64 {
-		f, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(dir)), 64)
-		return f
-	}
-	sort.SliceStable(dirs, func(i, j int) bool { return v(dirs[i]) > v(dirs[j]) })
-	return dirs
-}
-
-func isExecutable(dir, name string) bool {
-	fi, err := os.Stat(filepath.Join(dir, name))
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// postgresUser returns the credentials of the postgres system user.
-func postgresUser() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
+	dir, err := pgserver.BinDir()
 	if err != nil {
-		return nil, fmt.Errorf("running as root, but PostgreSQL refuses to run as root and there is no "+
-			"\"postgres\" system user to run it as (%v): create one (Debian's postgresql package does), "+
-			"run as a normal user, or set DATABASE_URL", err)
+		return "", fmt.Errorf("%w, or set DATABASE_URL to an existing database", err)
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("postgres user: %v", err)
+	return dir, nil
+}
+
+// postgresUser is pgserver.PostgresUser, saying why devdb needs it.
+func postgresUser() (*syscall.Credential, error) {
+	cred, err := pgserver.PostgresUser()
+	if err != nil {
+		return nil, fmt.Errorf("running as root, but PostgreSQL refuses to run as root (%v): create the user "+
+			"(Debian's postgresql package does), run as a normal user, or set DATABASE_URL", err)
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	return cred, nil
 }
 
 // searchable checks that uid/gid (without supplementary groups, as we start

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -17,14 +16,6 @@ func TestDBURLAcceptedByPgx(t *testing.T) {
 	}
 	if cfg.Host != "/tmp/twpay-pg-123" || cfg.Port != 5432 || cfg.User != "twpay" || cfg.Database != "twpay" || cfg.TLSConfig != nil {
 		t.Errorf("got host=%q port=%d user=%q db=%q tls=%v", cfg.Host, cfg.Port, cfg.User, cfg.Database, cfg.TLSConfig != nil)
-	}
-}
-
-func TestNewestFirst(t *testing.T) {
-	got := newestFirst([]string{"/usr/lib/postgresql/9.6/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/13/bin"})
-	want := []string{"/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/13/bin", "/usr/lib/postgresql/9.6/bin"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
 	}
 }
 

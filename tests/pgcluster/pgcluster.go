@@ -9,13 +9,10 @@ package pgcluster
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +21,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/twpay/twpay/cmd/devdb/pgserver"
 )
 
 const (
@@ -43,14 +42,14 @@ type Cluster struct {
 // Start creates and starts a throwaway cluster with a database "twpay".
 func Start(t testing.TB) *Cluster {
 	t.Helper()
-	bin, err := findBinDir()
+	bin, err := pgserver.BinDir()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the outage suite stops and freezes a PostgreSQL of its own: %v", err)
 	}
 	c := &Cluster{bin: bin}
 	if os.Geteuid() == 0 { // PostgreSQL refuses to run as root
-		if c.cred, err = postgresUser(); err != nil {
-			t.Fatal(err)
+		if c.cred, err = pgserver.PostgresUser(); err != nil {
+			t.Fatalf("running as root: %v", err)
 		}
 	}
 	// Outside the checkout and under 100 bytes (the socket path limit);
@@ -231,40 +230,4 @@ func (c *Cluster) pg(name string, args ...string) error {
 		return fmt.Errorf("%s: %v\n%s", cmd, err, bytes.TrimSpace(out))
 	}
 	return nil
-}
-
-// findBinDir returns the first directory holding initdb, pg_ctl and
-// postgres: on PATH, else the newest /usr/lib/postgresql/*/bin.
-func findBinDir() (string, error) {
-	versioned, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	v := func(dir string) float64 {
-		f, _ := strconv.ParseFloat(filepath.Base(filepath.Dir(dir)), 64)
-		return f
-	}
-	sort.SliceStable(versioned, func(i, j int) bool { return v(versioned[i]) > v(versioned[j]) })
-	for _, dir := range append(filepath.SplitList(os.Getenv("PATH")), versioned...) {
-		ok := dir != ""
-		for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
-			fi, err := os.Stat(filepath.Join(dir, name))
-			ok = ok && err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-		}
-		if ok {
-			return dir, nil
-		}
-	}
-	return "", errors.New("the outage suite stops and freezes a PostgreSQL of its own: it needs the server programs " +
-		"(initdb, pg_ctl, postgres) on PATH or in /usr/lib/postgresql/*/bin (Debian: apt-get install postgresql)")
-}
-
-func postgresUser() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root, PostgreSQL needs a \"postgres\" user to run as: %v", err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
