@@ -23,6 +23,7 @@ import (
 	"github.com/twpay/twpay/plugin/pay/ecpayadapter"
 	"github.com/twpay/twpay/plugin/pay/paytest"
 	"github.com/twpay/twpay/plugin/pay/sinopacadapter"
+	"github.com/twpay/twpay/tests/stall"
 	"github.com/twpay/twpay/tests/testdb"
 	"github.com/twpay/twpay/tests/testhttp"
 )
@@ -49,24 +50,11 @@ func (g *gate) proxy(t *testing.T, target, strip string) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch g.mode.Load() {
 		case gateSilent:
-			select {
-			case <-r.Context().Done():
-			case <-release:
-			}
+			stall.Answer(w, r, release, 0)
 			return
 		case gateTrickle:
-			w.WriteHeader(http.StatusOK)
-			for {
-				select {
-				case <-r.Context().Done():
-					return
-				case <-release:
-					return
-				case <-time.After(50 * time.Millisecond):
-					w.Write([]byte("1")) //nolint:errcheck // the client left: the context ends next
-					w.(http.Flusher).Flush()
-				}
-			}
+			stall.Answer(w, r, release, '1')
+			return
 		}
 		body, _ := io.ReadAll(r.Body)
 		req, _ := http.NewRequest(r.Method, target+strings.TrimPrefix(r.URL.Path, strip), bytes.NewReader(body))

@@ -21,6 +21,7 @@ import (
 	"github.com/twpay/twpay/plugin/gateway/creditcenter"
 	"github.com/twpay/twpay/plugin/gateway/ecpay"
 	"github.com/twpay/twpay/plugin/gateway/sinopac"
+	"github.com/twpay/twpay/tests/stall"
 )
 
 // hostile is a gateway that never finishes an answer. It records the
@@ -52,25 +53,11 @@ func newHostile(t *testing.T, trickle bool) *hostile {
 		h.mu.Lock()
 		h.asked = append(h.asked, r.URL.Path)
 		h.mu.Unlock()
-		if !trickle {
-			select {
-			case <-r.Context().Done():
-			case <-release:
-			}
-			return
+		var b byte
+		if trickle {
+			b = 'R'
 		}
-		w.WriteHeader(http.StatusOK)
-		for {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-release:
-				return
-			case <-time.After(50 * time.Millisecond):
-				w.Write([]byte("R")) //nolint:errcheck // the client left: the context ends next
-				w.(http.Flusher).Flush()
-			}
-		}
+		stall.Answer(w, r, release, b)
 	}))
 	t.Cleanup(func() { close(release); h.Close() })
 	return h
