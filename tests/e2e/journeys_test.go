@@ -163,17 +163,7 @@ func ecpayATMAtCounter(s *shopper, v *visit) {
 		chromedp.WaitVisible(`.virtual-account .code-text`, chromedp.ByQuery))
 	s.inLanguage(s.c.Lang, "#result h1")
 	s.shot("account-issued")
-	account := s.attr(`.virtual-account .code-text`, "data-code")
-	amount := digits.ReplaceAllString(s.text(`.code-amount`), "")
-	counter := s.tab()
-	counter.navigate("/sandbox/ecpay/counter")
-	counter.run(
-		chromedp.SendKeys(`#code`, account, chromedp.ByQuery),
-		chromedp.SendKeys(`#amount`, amount, chromedp.ByQuery),
-	)
-	counter.shot("counter")
-	counter.run(chromedp.Click(`#pay_from ~ button`, chromedp.ByQuery), chromedp.WaitVisible(`.ok`, chromedp.ByQuery))
-	counter.shot("counter-paid")
+	s.payIssued("/sandbox/ecpay/counter", `#code`, `#pay_from ~ button`, "counter", "counter-paid")
 	s.paid(v, "paid")
 }
 
@@ -184,18 +174,26 @@ func sinopacATM(s *shopper, v *visit) {
 	s.run(chromedp.WaitVisible(`.virtual-account .code-text`, chromedp.ByQuery))
 	s.inLanguage(s.c.Lang, "#result h1")
 	s.shot("account-issued")
+	s.payIssued("/sandbox/sinopac/atm", `#atm_pay_no`, `#amount ~ button`, "atm", "atm-transferred")
+	s.paid(v, "paid")
+}
+
+// payIssued pays the account and amount the result panel issued at a
+// sandbox's own page (a bank's counter, an ATM) in another tab: the
+// account into codeField, the amount into #amount, then the page's button.
+func (s *shopper) payIssued(page, codeField, button, step, doneStep string) {
+	s.t.Helper()
 	account := s.attr(`.virtual-account .code-text`, "data-code")
 	amount := digits.ReplaceAllString(s.text(`.code-amount`), "")
-	atm := s.tab()
-	atm.navigate("/sandbox/sinopac/atm")
-	atm.run(
-		chromedp.SendKeys(`#atm_pay_no`, account, chromedp.ByQuery),
+	tab := s.tab()
+	tab.navigate(page)
+	tab.run(
+		chromedp.SendKeys(codeField, account, chromedp.ByQuery),
 		chromedp.SendKeys(`#amount`, amount, chromedp.ByQuery),
 	)
-	atm.shot("atm")
-	atm.run(chromedp.Click(`#amount ~ button`, chromedp.ByQuery), chromedp.WaitVisible(`.ok`, chromedp.ByQuery))
-	atm.shot("atm-transferred")
-	s.paid(v, "paid")
+	tab.shot(step)
+	tab.run(chromedp.Click(button, chromedp.ByQuery), chromedp.WaitVisible(`.ok`, chromedp.ByQuery))
+	tab.shot(doneStep)
 }
 
 func sinopacCardDeclinedThenPaid(s *shopper, v *visit) {
