@@ -2,55 +2,22 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/twpay/twpay/tests/chrome"
 )
 
-// chromiumPath is Debian's Chromium; `make test` installs it.
-const chromiumPath = "/usr/bin/chromium"
-
-// newChrome starts a real headless Chromium for one test.
+// newChrome starts a real headless Chromium for one test, whose steps
+// must all be done within a minute.
 func newChrome(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s not found: run `make test` (it installs Debian's chromium) or apt-get install chromium", chromiumPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-	}
-	// Our own profile folder, removed best-effort: Chromium's helper
-	// processes may still be writing to it for a moment after it exits.
-	profile, err := os.MkdirTemp("", "twpay-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, chromedp.UserDataDir(profile))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browserCtx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(browserCtx, 60*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx() // closes the browser and waits for it to exit
-		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond) // helpers still writing, see above
-		}
-	})
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx, cancel := context.WithTimeout(chrome.Start(t), 60*time.Second)
+	t.Cleanup(cancel)
 	return ctx
 }
 

@@ -16,47 +16,15 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath is Debian's Chromium; `make test` and `make e2e` install it.
-const chromiumPath = "/usr/bin/chromium"
+	"github.com/twpay/twpay/tests/chrome"
+)
 
 // newBrowser starts one headless Chromium for the whole run; each viewport
 // and language gets its own browser context in it (own cookies, own tabs).
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("%s not found: run `make e2e` (it installs Debian's chromium) or apt-get install chromium", chromiumPath)
-	}
-	profile, err := os.MkdirTemp("", "twpay-e2e-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(profile),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelCtx()
-		cancelAlloc()
-		for i := 0; i < 20 && os.RemoveAll(profile) != nil; i++ {
-			time.Sleep(100 * time.Millisecond) // Chromium's helpers still writing
-		}
-	})
-	if err := chromedp.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return ctx
+	return chrome.Start(t, chromedp.Flag("hide-scrollbars", true))
 }
 
 // newBrowserContext makes a browser context in the browser (own cookies
